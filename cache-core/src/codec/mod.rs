@@ -1,0 +1,1 @@
+//! Serializers and the checked envelope for stored bytes.

@@ -1,0 +1,1 @@
+//! Implementations of `PersistentHash` for standard types.
