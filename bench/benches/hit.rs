@@ -1,1 +1,344 @@
-fn main() {}
+//! Hit-path scenarios H1, H1b, H2 and A1 of `shared/perf.md`: our engine beside
+//! DashMap (the anchor), `cached`, moka, quick_cache and papaya, in one process.
+//!
+//! Run: `cargo bench -p cache-bench --bench hit` (env `BENCH_ROUNDS`, `BENCH_OPS`
+//! scale it down for a quick look).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::hint::black_box;
+use std::time::Duration;
+
+use cache_bench::{Candidate, Measured, Plan, Target, measure, report};
+use cache_core::{Cache, MemKey};
+use cached::proc_macro::{cached, concurrent_cached};
+
+const KEYS: u64 = 10_000;
+const TTL: Duration = Duration::from_secs(3600);
+
+type Fold = foldhash::fast::RandomState;
+
+fn body(k: u64) -> u64 {
+    k.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 7
+}
+
+#[cached]
+fn cached_plain(k: u64) -> u64 {
+    body(k)
+}
+
+#[cached(ttl_secs = 3600)]
+fn cached_ttl(k: u64) -> u64 {
+    body(k)
+}
+
+#[concurrent_cached]
+fn cached_concurrent(k: u64) -> u64 {
+    body(k)
+}
+
+#[concurrent_cached(ttl_secs = 3600)]
+fn cached_concurrent_ttl(k: u64) -> u64 {
+    body(k)
+}
+
+#[cached]
+async fn cached_async(k: u64) -> u64 {
+    body(k)
+}
+
+struct Peers {
+    dashmap: dashmap::DashMap<u64, u64, Fold>,
+    papaya: papaya::HashMap<u64, u64, Fold>,
+    std: std::collections::HashMap<u64, u64, Fold>,
+    moka_ttl: moka::sync::Cache<u64, u64>,
+    moka: moka::sync::Cache<u64, u64>,
+    quick: quick_cache::sync::Cache<u64, u64>,
+    ours_ttl: Cache<u64, u64>,
+    ours: Cache<u64, u64>,
+    ours_memkey_ttl: Cache<MemKey, u64>,
+    ours_memkey: Cache<MemKey, u64>,
+}
+
+impl Peers {
+    fn warm() -> Self {
+        let p = Peers {
+            dashmap: dashmap::DashMap::with_hasher(Fold::default()),
+            papaya: papaya::HashMap::with_hasher(Fold::default()),
+            std: std::collections::HashMap::with_hasher(Fold::default()),
+            moka_ttl: moka::sync::Cache::builder()
+                .max_capacity(2 * KEYS)
+                .time_to_live(TTL)
+                .build(),
+            moka: moka::sync::Cache::builder().max_capacity(2 * KEYS).build(),
+            quick: quick_cache::sync::Cache::new(2 * KEYS as usize),
+            ours_ttl: Cache::builder()
+                .ttl(TTL)
+                .max_entries(2 * KEYS as usize)
+                .build(),
+            ours: Cache::builder().max_entries(2 * KEYS as usize).build(),
+            ours_memkey_ttl: Cache::builder()
+                .ttl(TTL)
+                .max_entries(2 * KEYS as usize)
+                .build(),
+            ours_memkey: Cache::builder().max_entries(2 * KEYS as usize).build(),
+        };
+        let mut std = std::collections::HashMap::with_hasher(Fold::default());
+        for k in 0..KEYS {
+            let v = body(k);
+            p.dashmap.insert(k, v);
+            p.papaya.pin().insert(k, v);
+            std.insert(k, v);
+            p.moka_ttl.insert(k, v);
+            p.moka.insert(k, v);
+            p.quick.insert(k, v);
+            p.ours_ttl.insert(k, v);
+            p.ours.insert(k, v);
+            p.ours_memkey_ttl.insert(MemKey::of(&k), v);
+            p.ours_memkey.insert(MemKey::of(&k), v);
+            cached_plain(k);
+            cached_ttl(k);
+            cached_concurrent(k);
+            cached_concurrent_ttl(k);
+        }
+        Peers { std, ..p }
+    }
+}
+
+fn sync_candidates(p: &Peers, ttl: bool) -> Vec<Candidate<'_>> {
+    let mut c = vec![
+        Candidate::per_key("DashMap get", |k| *p.dashmap.get(&k).unwrap()),
+        Candidate::per_key("papaya get", |k| *p.papaya.pin().get(&k).unwrap()),
+        Candidate::per_key("cached #[cached]", cached_plain),
+        Candidate::per_key("cached #[concurrent_cached]", cached_concurrent),
+        Candidate::per_key("quick_cache get", |k| p.quick.get(&k).unwrap()),
+    ];
+    if ttl {
+        c.extend([
+            Candidate::per_key("ours get", |k| p.ours_ttl.get(&k).unwrap()),
+            Candidate::per_key("ours get_or_insert_with", |k| {
+                p.ours_ttl.get_or_insert_with(k, || body(k))
+            }),
+            Candidate::per_key("ours MemKey get", |k| {
+                p.ours_memkey_ttl.get(&MemKey::of(&k)).unwrap()
+            }),
+            Candidate::per_key("cached #[cached(ttl_secs)]", cached_ttl),
+            Candidate::per_key(
+                "cached #[concurrent_cached(ttl_secs)]",
+                cached_concurrent_ttl,
+            ),
+            Candidate::per_key("moka get", |k| p.moka_ttl.get(&k).unwrap()),
+        ]);
+    } else {
+        c.extend([
+            Candidate::per_key("ours get", |k| p.ours.get(&k).unwrap()),
+            Candidate::per_key("ours get_or_insert_with", |k| {
+                p.ours.get_or_insert_with(k, || body(k))
+            }),
+            Candidate::per_key("ours MemKey get", |k| {
+                p.ours_memkey.get(&MemKey::of(&k)).unwrap()
+            }),
+            Candidate::per_key("moka get", |k| p.moka.get(&k).unwrap()),
+        ]);
+    }
+    c
+}
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn plan(threads: usize) -> Plan {
+    Plan {
+        threads,
+        rounds: env_usize("BENCH_ROUNDS", 15),
+        ops: env_usize("BENCH_OPS", 1_000_000),
+        keys: KEYS,
+    }
+}
+
+fn h1(p: &Peers) -> (Measured, String) {
+    let plan = plan(1);
+    let mut c = sync_candidates(p, true);
+    c.insert(
+        0,
+        Candidate::per_key("std HashMap (floor)", |k| *p.std.get(&k).unwrap()),
+    );
+    let m = measure(&plan, &c);
+    let targets = [
+        Target::at_most(&m, "ours get_or_insert_with", "DashMap get", 1.5),
+        Target::at_most(&m, "ours MemKey get", "DashMap get", 1.5),
+        Target::faster_by(
+            &m,
+            "ours get_or_insert_with",
+            "cached #[cached(ttl_secs)]",
+            2.5,
+        ),
+        Target::faster_by(&m, "ours get_or_insert_with", "moka get", 9.0),
+    ];
+    let r = report(
+        "H1",
+        "sync hit, 1 thread, TTL on",
+        &plan,
+        &m,
+        "DashMap get",
+        &targets,
+    );
+    (m, r)
+}
+
+fn h1b(p: &Peers) -> String {
+    let plan = plan(1);
+    let m = measure(&plan, &sync_candidates(p, false));
+    let targets = [
+        Target::at_most(&m, "ours get_or_insert_with", "cached #[cached]", 1.3),
+        Target::at_most(&m, "ours MemKey get", "cached #[cached]", 1.3),
+    ];
+    report(
+        "H1b",
+        "sync hit, 1 thread, no TTL",
+        &plan,
+        &m,
+        "DashMap get",
+        &targets,
+    )
+}
+
+fn h2(p: &Peers, one_thread: &Measured) -> String {
+    let plan = plan(2);
+    let m = measure(&plan, &sync_candidates(p, true));
+    let mut targets = vec![
+        // Throughput ≥ 1.3× means cost per op ≤ 1/1.3.
+        Target::faster_by(&m, "ours get_or_insert_with", "cached #[cached]", 1.3),
+        Target::faster_by(&m, "ours MemKey get", "cached #[cached]", 1.3),
+    ];
+    for name in ["ours get_or_insert_with", "ours MemKey get"] {
+        targets.push(Target {
+            what: format!("{name}: 2-thread aggregate ns/op / 1-thread ns/op"),
+            measured: m.ns(name) / one_thread.ns(name),
+            limit: 1.0,
+        });
+    }
+    report(
+        "H2",
+        "sync hit, 2 threads, random keys",
+        &plan,
+        &m,
+        "DashMap get",
+        &targets,
+    )
+}
+
+fn a1(p: &Peers) -> String {
+    let plan = plan(1);
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let moka_future: moka::future::Cache<u64, u64> = moka::future::Cache::builder()
+        .max_capacity(2 * KEYS)
+        .time_to_live(TTL)
+        .build();
+    let quick: quick_cache::sync::Cache<u64, u64> =
+        quick_cache::sync::Cache::new(2 * KEYS as usize);
+    rt.block_on(async {
+        for k in 0..KEYS {
+            moka_future.insert(k, body(k)).await;
+            quick.insert(k, body(k));
+            cached_async(k).await;
+        }
+    });
+    async fn dashmap_get(map: &dashmap::DashMap<u64, u64, Fold>, k: u64) -> u64 {
+        *map.get(&k).unwrap()
+    }
+    let rt = &rt;
+    let c = vec![
+        Candidate::whole("DashMap in async fn", |keys| {
+            rt.block_on(async {
+                let mut acc = 0u64;
+                for &k in keys {
+                    acc = acc.wrapping_add(dashmap_get(&p.dashmap, k).await);
+                }
+                acc
+            })
+        }),
+        Candidate::whole("ours get_or_insert_with_async", |keys| {
+            rt.block_on(async {
+                let mut acc = 0u64;
+                for &k in keys {
+                    acc = acc.wrapping_add(
+                        p.ours_ttl
+                            .get_or_insert_with_async(k, async move { body(k) })
+                            .await,
+                    );
+                }
+                acc
+            })
+        }),
+        Candidate::whole("cached async", |keys| {
+            rt.block_on(async {
+                let mut acc = 0u64;
+                for &k in keys {
+                    acc = acc.wrapping_add(cached_async(k).await);
+                }
+                acc
+            })
+        }),
+        Candidate::whole("moka::future get", |keys| {
+            rt.block_on(async {
+                let mut acc = 0u64;
+                for &k in keys {
+                    acc = acc.wrapping_add(moka_future.get(&k).await.unwrap());
+                }
+                acc
+            })
+        }),
+        Candidate::whole("quick_cache get_or_insert_async", |keys| {
+            rt.block_on(async {
+                let mut acc = 0u64;
+                for &k in keys {
+                    let v = quick
+                        .get_or_insert_async(&k, async { Ok::<u64, ()>(body(k)) })
+                        .await
+                        .unwrap();
+                    acc = acc.wrapping_add(v);
+                }
+                acc
+            })
+        }),
+    ];
+    let m = measure(&plan, &c);
+    let targets = [
+        Target::at_most(
+            &m,
+            "ours get_or_insert_with_async",
+            "DashMap in async fn",
+            2.0,
+        ),
+        Target::faster_by(&m, "ours get_or_insert_with_async", "cached async", 4.0),
+        Target::faster_by(&m, "ours get_or_insert_with_async", "moka::future get", 8.0),
+    ];
+    report(
+        "A1",
+        "async hit, current-thread tokio",
+        &plan,
+        &m,
+        "DashMap in async fn",
+        &targets,
+    )
+}
+
+fn main() {
+    // `cargo bench` passes `--bench`; `cargo test --benches` passes nothing: run tiny.
+    let p = Peers::warm();
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    println!("# Hit-path benchmarks ({cores} cores)");
+    let (h1_measured, h1_report) = h1(&p);
+    print!("{h1_report}");
+    print!("{}", h1b(&p));
+    print!("{}", h2(&p, &h1_measured));
+    print!("{}", a1(&p));
+    black_box(&p);
+}

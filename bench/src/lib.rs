@@ -1,1 +1,239 @@
-//! Benchmark harness shared by the bench targets.
+//! Benchmark harness: every candidate of a scenario runs in the same process,
+//! interleaved in shuffled order over several rounds; the report gives medians
+//! and ratios to the anchor, and checks each target of `shared/perf.md`.
+//!
+//! Ratios, never absolute times, are the claims: the machines drift ±10–30 %, but
+//! candidates measured side by side in one run drift together.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::fmt::Write as _;
+use std::hint::black_box;
+use std::sync::Barrier;
+use std::time::{Duration, Instant};
+
+/// A loop of operations over keys, returning a value kept alive with `black_box`.
+pub type OpLoop<'a> = Box<dyn Fn(&[u64]) -> u64 + Sync + 'a>;
+
+/// One implementation under test: `run` performs one operation per key and
+/// returns something derived from the results (kept alive with `black_box`).
+pub struct Candidate<'a> {
+    /// Name in the report.
+    pub name: &'static str,
+    /// The operation loop.
+    pub run: OpLoop<'a>,
+}
+
+impl<'a> Candidate<'a> {
+    /// A candidate from a per-key operation.
+    pub fn per_key(name: &'static str, op: impl Fn(u64) -> u64 + Sync + 'a) -> Self {
+        Self {
+            name,
+            run: Box::new(move |keys| {
+                let mut acc = 0u64;
+                for &k in keys {
+                    acc = acc.wrapping_add(op(k));
+                }
+                acc
+            }),
+        }
+    }
+
+    /// A candidate that runs its whole loop itself (for async runtimes).
+    pub fn whole(name: &'static str, run: impl Fn(&[u64]) -> u64 + Sync + 'a) -> Self {
+        Self {
+            name,
+            run: Box::new(run),
+        }
+    }
+}
+
+/// How a scenario is run.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    /// Threads running the candidate at once (started on a barrier).
+    pub threads: usize,
+    /// Rounds; candidates are shuffled in each.
+    pub rounds: usize,
+    /// Operations per thread per round.
+    pub ops: usize,
+    /// Distinct keys (uniformly random over `0..keys`).
+    pub keys: u64,
+}
+
+/// The median cost of each candidate, in aggregate nanoseconds per operation
+/// (wall time of the slowest thread / total operations).
+#[derive(Clone, Debug)]
+pub struct Measured {
+    /// Candidate names, in the order given.
+    pub names: Vec<&'static str>,
+    /// Median ns/op, same order.
+    pub median_ns: Vec<f64>,
+}
+
+impl Measured {
+    /// The median of a candidate by name.
+    pub fn ns(&self, name: &str) -> f64 {
+        let i = self
+            .names
+            .iter()
+            .position(|n| *n == name)
+            .unwrap_or_else(|| panic!("no candidate {name}"));
+        self.median_ns[i]
+    }
+
+    /// `ns(a) / ns(b)`: below 1 means `a` is faster.
+    pub fn ratio(&self, a: &str, b: &str) -> f64 {
+        self.ns(a) / self.ns(b)
+    }
+}
+
+/// Random keys for thread `t` (xorshift, fixed seeds: every run sees the same keys).
+pub fn keys(plan: &Plan, thread: usize) -> Vec<u64> {
+    let mut x = 0x9E37_79B9_7F4A_7C15u64 ^ (thread as u64 + 1).wrapping_mul(0xA24B_AED4_963E_E407);
+    (0..plan.ops)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x % plan.keys
+        })
+        .collect()
+}
+
+/// Runs every candidate `plan.rounds` times in shuffled order and returns medians.
+pub fn measure(plan: &Plan, candidates: &[Candidate<'_>]) -> Measured {
+    let key_sets: Vec<Vec<u64>> = (0..plan.threads).map(|t| keys(plan, t)).collect();
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); candidates.len()];
+    let mut rng = fastrand::Rng::with_seed(42);
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    // One untimed warm-up pass (page faults, lazy initialization, branch predictors).
+    for c in candidates {
+        black_box((c.run)(&key_sets[0][..plan.ops.min(10_000)]));
+    }
+    for _ in 0..plan.rounds {
+        rng.shuffle(&mut order);
+        for &i in &order {
+            let elapsed = run_once(&candidates[i], &key_sets);
+            samples[i].push(elapsed.as_nanos() as f64 / (plan.ops * plan.threads) as f64);
+        }
+    }
+    Measured {
+        names: candidates.iter().map(|c| c.name).collect(),
+        median_ns: samples.into_iter().map(median).collect(),
+    }
+}
+
+fn run_once(candidate: &Candidate<'_>, key_sets: &[Vec<u64>]) -> Duration {
+    if key_sets.len() == 1 {
+        let start = Instant::now();
+        black_box((candidate.run)(&key_sets[0]));
+        return start.elapsed();
+    }
+    let barrier = Barrier::new(key_sets.len());
+    std::thread::scope(|s| {
+        let handles: Vec<_> = key_sets
+            .iter()
+            .map(|keys| {
+                let barrier = &barrier;
+                s.spawn(move || {
+                    barrier.wait();
+                    let start = Instant::now();
+                    black_box((candidate.run)(keys));
+                    (start, Instant::now())
+                })
+            })
+            .collect();
+        let spans: Vec<(Instant, Instant)> =
+            handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let first = spans.iter().map(|s| s.0).min().unwrap();
+        let last = spans.iter().map(|s| s.1).max().unwrap();
+        last - first
+    })
+}
+
+fn median(mut xs: Vec<f64>) -> f64 {
+    xs.sort_by(f64::total_cmp);
+    let n = xs.len();
+    if n == 0 {
+        f64::NAN
+    } else if n % 2 == 1 {
+        xs[n / 2]
+    } else {
+        (xs[n / 2 - 1] + xs[n / 2]) / 2.0
+    }
+}
+
+/// A target of `shared/perf.md`: `measured` must be at most `limit`.
+#[derive(Clone, Debug)]
+pub struct Target {
+    /// What is compared, e.g. "ours / DashMap get".
+    pub what: String,
+    /// The measured ratio.
+    pub measured: f64,
+    /// The largest acceptable ratio.
+    pub limit: f64,
+}
+
+impl Target {
+    /// `ratio(a, b) <= limit`.
+    pub fn at_most(m: &Measured, a: &str, b: &str, limit: f64) -> Self {
+        Self {
+            what: format!("{a} / {b}"),
+            measured: m.ratio(a, b),
+            limit,
+        }
+    }
+
+    /// `a` is at least `factor` times faster than `b`, i.e. `ratio(a, b) <= 1 / factor`.
+    pub fn faster_by(m: &Measured, a: &str, b: &str, factor: f64) -> Self {
+        Self {
+            what: format!("{a} ≥ {factor}× faster than {b}"),
+            measured: m.ratio(a, b),
+            limit: 1.0 / factor,
+        }
+    }
+
+    /// Whether the target holds.
+    pub fn met(&self) -> bool {
+        self.measured <= self.limit
+    }
+}
+
+/// A Markdown report of one scenario: medians, ratios to the anchor, targets.
+pub fn report(
+    id: &str,
+    title: &str,
+    plan: &Plan,
+    m: &Measured,
+    anchor: &str,
+    targets: &[Target],
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "\n### {id}: {title}\n\nthreads {}, {} rounds × {} ops/thread, {} keys; medians\n",
+        plan.threads, plan.rounds, plan.ops, plan.keys
+    );
+    let _ = writeln!(out, "| candidate | ns/op | × {anchor} |\n|---|---:|---:|");
+    let anchor_ns = m.ns(anchor);
+    for (name, ns) in m.names.iter().zip(&m.median_ns) {
+        let _ = writeln!(out, "| {name} | {ns:.2} | {:.2} |", ns / anchor_ns);
+    }
+    if !targets.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n| target | measured ratio | limit | met |\n|---|---:|---:|---|"
+        );
+        for t in targets {
+            let _ = writeln!(
+                out,
+                "| {} | {:.3} | ≤ {:.3} | {} |",
+                t.what,
+                t.measured,
+                t.limit,
+                if t.met() { "met" } else { "NOT met" }
+            );
+        }
+    }
+    out
+}

@@ -6,18 +6,24 @@ use std::hash::{Hash, Hasher};
 use super::{HashSink, PersistentHash};
 
 /// Longest encoding kept inline; longer ones are replaced by their blake3 digest.
-const INLINE_CAP: usize = 47;
-/// Marks a key that holds a 32-byte digest instead of the encoding.
+const INLINE_CAP: usize = 31;
+/// Marks a key that holds a digest instead of the encoding.
 const DIGEST_MARK: u8 = u8::MAX;
-const DIGEST_LEN: usize = 32;
+/// Digest bytes kept: 248 bits of blake3, far beyond any collision concern for
+/// an in-memory cache, and the key stays one 32-byte, 8-aligned block.
+const DIGEST_LEN: usize = INLINE_CAP;
 
 /// An exact in-memory cache key built from a [`PersistentHash`] encoding.
 ///
-/// Encodings of up to 47 bytes (a few integers, a short string) are stored inline
-/// and compared byte for byte, so lookups involve no cryptography and no
-/// allocation. Longer encodings are replaced by their 256-bit blake3 digest; the
-/// two forms can never be equal to each other.
-#[derive(Clone, Copy)]
+/// Encodings of up to 31 bytes (up to three integers, a string of up to 22 bytes)
+/// are stored inline and compared exactly, so lookups involve no cryptography and
+/// no allocation. Longer encodings are replaced by 248 bits of their blake3
+/// digest; the two forms can never be equal to each other.
+///
+/// The key is one 32-byte, 8-aligned block whose unused bytes are zero, so equality
+/// and hashing work on the whole block with fixed-size loads.
+#[derive(Clone, Copy, PartialEq, Eq)]
+#[repr(C, align(8))]
 pub struct MemKey {
     len: u8,
     bytes: [u8; INLINE_CAP],
@@ -35,30 +41,27 @@ impl MemKey {
     /// The key bytes: the encoding itself, or its digest for long encodings.
     #[inline]
     pub fn as_bytes(&self) -> &[u8] {
-        let len = if self.len == DIGEST_MARK { DIGEST_LEN } else { usize::from(self.len) };
+        let len = if self.len == DIGEST_MARK {
+            DIGEST_LEN
+        } else {
+            usize::from(self.len)
+        };
         // `len` is at most INLINE_CAP by construction.
         &self.bytes[..len.min(INLINE_CAP)]
     }
 
-    /// Whether the key holds a digest (the encoding was longer than 47 bytes).
+    /// Whether the key holds a digest (the encoding was longer than 31 bytes).
     #[inline]
     pub fn is_digest(&self) -> bool {
         self.len == DIGEST_MARK
     }
 }
 
-impl PartialEq for MemKey {
-    #[inline]
-    fn eq(&self, other: &Self) -> bool {
-        self.len == other.len && self.as_bytes() == other.as_bytes()
-    }
-}
-
-impl Eq for MemKey {}
-
 impl Hash for MemKey {
     #[inline]
     fn hash<H: Hasher>(&self, state: &mut H) {
+        // Only the used bytes: short keys stay on the hasher's short-input path.
+        // Consistent with `Eq`: equal keys have equal lengths and bytes.
         state.write(self.as_bytes());
     }
 }
@@ -89,18 +92,28 @@ impl MemKeyBuilder {
     /// An empty builder.
     #[inline]
     pub fn new() -> Self {
-        Self { len: 0, bytes: [0; INLINE_CAP], hasher: None }
+        Self {
+            len: 0,
+            bytes: [0; INLINE_CAP],
+            hasher: None,
+        }
     }
 
     /// The finished key.
     #[inline]
     pub fn finish(self) -> MemKey {
         match self.hasher {
-            None => MemKey { len: self.len as u8, bytes: self.bytes },
+            None => MemKey {
+                len: self.len as u8,
+                bytes: self.bytes,
+            },
             Some(hasher) => {
                 let mut bytes = [0; INLINE_CAP];
-                bytes[..DIGEST_LEN].copy_from_slice(hasher.finalize().as_bytes());
-                MemKey { len: DIGEST_MARK, bytes }
+                bytes.copy_from_slice(&hasher.finalize().as_bytes()[..DIGEST_LEN]);
+                MemKey {
+                    len: DIGEST_MARK,
+                    bytes,
+                }
             }
         }
     }
@@ -150,7 +163,7 @@ mod tests {
         assert_eq!(short.as_bytes().len(), 9);
         let long = MemKey::of("a string long enough to overflow the inline buffer of the key");
         assert!(long.is_digest());
-        assert_eq!(long.as_bytes().len(), 32);
+        assert_eq!(long.as_bytes().len(), 31);
     }
 
     #[test]
@@ -164,11 +177,17 @@ mod tests {
     }
 
     #[test]
+    fn a_key_is_one_aligned_32_byte_block() {
+        assert_eq!(std::mem::size_of::<MemKey>(), 32);
+        assert_eq!(std::mem::align_of::<MemKey>(), 8);
+    }
+
+    #[test]
     fn an_encoding_of_exactly_the_capacity_stays_inline() {
-        // STR tag (1) + length (8) + 38 bytes = 47.
-        let s = "z".repeat(38);
+        // STR tag (1) + length (8) + 22 bytes = 31.
+        let s = "z".repeat(22);
         assert!(!MemKey::of(s.as_str()).is_digest());
-        let s = "z".repeat(39);
+        let s = "z".repeat(23);
         assert!(MemKey::of(s.as_str()).is_digest());
     }
 }

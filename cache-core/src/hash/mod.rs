@@ -34,13 +34,16 @@
 //!   matters. Ordered collections (`BTreeMap`, `BTreeSet`) write in their order.
 //! - Smart pointers and references (`&T`, `Box`, `Rc`, `Arc`, `Cow`) are
 //!   transparent: they encode as the value they point to.
+//! - Paths encode their [`components`](std::path::Path::components), like `Path`'s
+//!   equality (`a//b` and `a/b` key alike); an `OsStr` that is valid Unicode
+//!   encodes as the `str` with the same text, any other as [`tag::BYTES`].
 
 mod digest;
 mod impls;
 mod key;
 
 pub use digest::{Digest, KEY_CONTEXT, persistent_digest};
-pub use key::MemKey;
+pub use key::{MemKey, MemKeyBuilder};
 
 /// A destination for a [`PersistentHash`] encoding.
 ///
@@ -118,6 +121,11 @@ pub trait PersistentHash {
     /// The default writes [`tag::SEQ`], the count and each item. `u8` overrides it to
     /// write the bytes in one piece under [`tag::BYTES`]; other types should keep
     /// the default.
+    ///
+    /// An override must keep the shape of the default: one tag byte, the count as
+    /// 8 bytes LE, then a body in which the body of a concatenation of slices is
+    /// the concatenation of their bodies. `VecDeque` relies on it to encode its two
+    /// halves as one slice without copying them.
     #[inline]
     fn persistent_hash_slice<S: HashSink + ?Sized>(items: &[Self], sink: &mut S)
     where
@@ -134,8 +142,11 @@ pub trait PersistentHash {
     ///
     /// Caches created with `typed` add it to their keys so that, for example,
     /// `1u8` and `1u64` key differently. The standard implementations and the
-    /// derive write stable names (`"u8"`, `"Vec<u64>"`, the struct's name);
-    /// the default falls back to [`std::any::type_name`], which is only stable
+    /// derive write stable names: [`tag::TYPE`] with a name (`"u8"`, `"str"`,
+    /// `"Vec"`, the struct's name), then the fingerprints of the type's
+    /// parameters (`"Vec"` then `"u64"` for `Vec<u64>`). References and smart
+    /// pointers (`&T`, `Box<T>`, `Rc<T>`, `Arc<T>`, `Cow<T>`) write `T`'s. The
+    /// default falls back to [`std::any::type_name`], which is only stable
     /// for one compiler version, so manual implementations used with `typed`
     /// persistent caches should override it.
     fn type_fingerprint<S: HashSink + ?Sized>(sink: &mut S) {
@@ -192,6 +203,9 @@ pub mod tag {
     pub const STRUCT: u8 = 0x16;
     /// A derived enum: variant name (as a length-prefixed string), field count, fields.
     pub const ENUM: u8 = 0x17;
-    /// A type fingerprint (see [`PersistentHash::type_fingerprint`]): length, then a name.
+    /// A type fingerprint (see [`type_fingerprint`]): length, then a name, then
+    /// the fingerprints of the type's parameters.
+    ///
+    /// [`type_fingerprint`]: super::PersistentHash::type_fingerprint
     pub const TYPE: u8 = 0x18;
 }

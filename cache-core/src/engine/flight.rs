@@ -1,0 +1,168 @@
+//! Single-flight: one computation per key, the other callers wait for its value.
+//!
+//! A [`Flight`] lives in the map (as a `Loading` slot) while its leader computes.
+//! Waiters register a listener *before* reading the state, so no wake-up is lost.
+//! A leader that panics, is cancelled (its future dropped) or returns an error
+//! abandons the flight: the slot is removed, every waiter wakes, and they race to
+//! lead a new flight (one wins, the others wait on it). Nothing is poisoned, and
+//! no lock is held while the leader runs its body.
+//!
+//! Recursion on the same key is detected with a per-thread stack of the flights
+//! whose bodies are running (for async bodies: being polled) on this thread; a
+//! caller that would wait on one of them runs its body directly instead.
+
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Context, Poll};
+
+use event_listener::{Event, Listener};
+
+/// The outcome a waiter sees.
+pub(crate) enum Outcome<V> {
+    /// The leader's value.
+    Value(V),
+    /// The leader gave up (panic, cancellation, error, or the cache was cleared);
+    /// the waiter should try again, possibly as the new leader.
+    Abandoned,
+}
+
+enum State<V> {
+    Running,
+    Done(V),
+    Abandoned,
+}
+
+/// One in-progress computation.
+pub(crate) struct Flight<V> {
+    state: Mutex<State<V>>,
+    event: Event,
+}
+
+impl<V: Clone> Flight<V> {
+    pub(crate) fn new() -> Arc<Self> {
+        Arc::new(Self {
+            state: Mutex::new(State::Running),
+            event: Event::new(),
+        })
+    }
+
+    fn state(&self) -> MutexGuard<'_, State<V>> {
+        // The lock is never held across user code, so poisoning cannot carry
+        // meaning here; recover the guard.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn settle(&self, next: State<V>) {
+        let mut state = self.state();
+        if let State::Running = *state {
+            *state = next;
+        }
+        drop(state);
+        self.event.notify(usize::MAX);
+    }
+
+    /// Publishes the value to every waiter.
+    pub(crate) fn finish(&self, value: V) {
+        self.settle(State::Done(value));
+    }
+
+    /// Wakes every waiter without a value.
+    pub(crate) fn abandon(&self) {
+        self.settle(State::Abandoned);
+    }
+
+    fn poll_state(&self) -> Option<Outcome<V>> {
+        match &*self.state() {
+            State::Running => None,
+            State::Done(value) => Some(Outcome::Value(value.clone())),
+            State::Abandoned => Some(Outcome::Abandoned),
+        }
+    }
+
+    /// Blocks the calling thread until the flight settles.
+    pub(crate) fn wait(&self) -> Outcome<V> {
+        loop {
+            let listener = self.event.listen();
+            if let Some(outcome) = self.poll_state() {
+                return outcome;
+            }
+            listener.wait();
+        }
+    }
+
+    /// Waits, without blocking the executor, until the flight settles.
+    pub(crate) async fn wait_async(&self) -> Outcome<V> {
+        loop {
+            let listener = self.event.listen();
+            if let Some(outcome) = self.poll_state() {
+                return outcome;
+            }
+            listener.await;
+        }
+    }
+
+    /// An address that identifies this flight for reentrancy checks.
+    pub(crate) fn id(self: &Arc<Self>) -> usize {
+        Arc::as_ptr(self) as *const () as usize
+    }
+}
+
+thread_local! {
+    /// Flights whose bodies are running on this thread right now, innermost last.
+    static ACTIVE: RefCell<Vec<usize>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Whether the calling thread is inside the body of the flight `id`.
+pub(crate) fn is_active(id: usize) -> bool {
+    ACTIVE
+        .try_with(|a| a.borrow().contains(&id))
+        .unwrap_or(false)
+}
+
+/// Marks the flight `id` active on this thread until dropped.
+pub(crate) struct ActiveScope(usize);
+
+impl ActiveScope {
+    pub(crate) fn enter(id: usize) -> Self {
+        let _ = ACTIVE.try_with(|a| a.borrow_mut().push(id));
+        ActiveScope(id)
+    }
+}
+
+impl Drop for ActiveScope {
+    fn drop(&mut self) {
+        let _ = ACTIVE.try_with(|a| {
+            let mut active = a.borrow_mut();
+            if let Some(pos) = active.iter().rposition(|&id| id == self.0) {
+                active.remove(pos);
+            }
+        });
+    }
+}
+
+/// A future that marks its flight active on the polling thread during each poll,
+/// so an inner call on the same key (polled inside this poll) is recognized.
+pub(crate) struct Scoped<F> {
+    id: usize,
+    inner: Pin<Box<F>>,
+}
+
+impl<F> Scoped<F> {
+    pub(crate) fn new(id: usize, inner: F) -> Self {
+        Self {
+            id,
+            inner: Box::pin(inner),
+        }
+    }
+}
+
+impl<F: Future> Future for Scoped<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let _scope = ActiveScope::enter(self.id);
+        self.inner.as_mut().poll(cx)
+    }
+}

@@ -1,0 +1,243 @@
+//! Loading on a miss: single-flight for sync and async callers.
+
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use scc::hash_index::Entry as MapEntry;
+
+use super::flight::{self, ActiveScope, Flight, Outcome, Scoped};
+use super::{Entry, Slot, Store};
+use crate::stats::Counter;
+
+/// What claiming a key's slot gave.
+enum Claim<V> {
+    /// A live value appeared since the first look.
+    Hit(V),
+    /// Another caller is computing: wait for it.
+    Wait(Arc<Flight<V>>),
+    /// We are the leader: compute and then [`Store::complete`].
+    Lead(Arc<Flight<V>>),
+}
+
+/// Abandons the flight unless the leader completed it: a panic, a cancelled
+/// future or an error all hand the key over to one waiter.
+struct Leader<'a, K, V>
+where
+    K: Eq + Hash + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    store: &'a Store<K, V>,
+    key: Option<K>,
+    flight: Arc<Flight<V>>,
+}
+
+impl<K, V> Leader<'_, K, V>
+where
+    K: Eq + Hash + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn complete(mut self, value: V) {
+        if let Some(key) = self.key.take() {
+            self.store.complete(key, &self.flight, value);
+        }
+    }
+}
+
+impl<K, V> Drop for Leader<'_, K, V>
+where
+    K: Eq + Hash + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            let flight = &self.flight;
+            self.store.map.remove_if_sync(
+                &key,
+                |slot| matches!(slot, Slot::Loading(f) if Arc::ptr_eq(f, flight)),
+            );
+            flight.abandon();
+        }
+    }
+}
+
+impl<K, V> Store<K, V>
+where
+    K: Eq + Hash + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    /// Takes the slot of `key`: a live value, someone's flight, or a new flight of ours.
+    fn claim(&self, key: &K) -> Claim<V> {
+        let now = self.config.clock.recent();
+        match self.map.entry_sync(key.clone()) {
+            MapEntry::Occupied(mut occupied) => match occupied.get() {
+                Slot::Ready(entry) if entry.is_live(now) => Claim::Hit(entry.value.clone()),
+                Slot::Loading(flight) => Claim::Wait(Arc::clone(flight)),
+                Slot::Ready(_) => {
+                    let flight = Flight::new();
+                    occupied.update(Slot::Loading(Arc::clone(&flight)));
+                    self.stored
+                        .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+                    self.stats.bump(Counter::Expirations);
+                    Claim::Lead(flight)
+                }
+            },
+            MapEntry::Vacant(vacant) => {
+                let flight = Flight::new();
+                vacant.insert_entry(Slot::Loading(Arc::clone(&flight)));
+                Claim::Lead(flight)
+            }
+        }
+    }
+
+    /// Stores the leader's value in its own slot (unless the slot was removed or
+    /// replaced meanwhile: a `clear` or `insert` during the computation wins) and
+    /// hands the value to the waiters.
+    fn complete(&self, key: K, flight: &Arc<Flight<V>>, value: V) {
+        let expires_at = self.config.clock.expiry_after(self.config.ttl);
+        let ring = self.ring_of(&key);
+        let mut stored = false;
+        if let MapEntry::Occupied(mut occupied) = self.map.entry_sync(key) {
+            if matches!(occupied.get(), Slot::Loading(f) if Arc::ptr_eq(f, flight)) {
+                let id = self.rings[ring].push(occupied.key(), expires_at);
+                let entry = Entry {
+                    value: value.clone(),
+                    expires_at,
+                    id,
+                    accessed: AtomicBool::new(false),
+                };
+                occupied.update(Slot::Ready(entry));
+                stored = true;
+            }
+        }
+        flight.finish(value);
+        if stored {
+            self.added_one(ring);
+        }
+    }
+
+    fn leader(&self, key: &K, flight: Arc<Flight<V>>) -> Leader<'_, K, V> {
+        self.stats.bump(Counter::Computations);
+        Leader {
+            store: self,
+            key: Some(key.clone()),
+            flight,
+        }
+    }
+
+    /// The value of `key`, computed by `init` on a miss, once per key however many
+    /// callers miss together. An `Err` is returned to this caller and not stored;
+    /// a waiting caller then computes in its turn.
+    #[inline]
+    pub(crate) fn try_get_with<E>(
+        &self,
+        key: K,
+        init: impl FnOnce() -> Result<V, E>,
+    ) -> Result<V, E> {
+        match self.hit(&key) {
+            Some(value) => Ok(value),
+            None => self.load(key, init),
+        }
+    }
+
+    /// The miss path, out of line so the hit path stays small.
+    #[inline(never)]
+    fn load<E>(&self, key: K, init: impl FnOnce() -> Result<V, E>) -> Result<V, E> {
+        self.stats.bump(Counter::Misses);
+        loop {
+            match self.claim(&key) {
+                Claim::Hit(value) => return Ok(value),
+                Claim::Wait(flight) if flight::is_active(flight.id()) => return self.bypass(init),
+                Claim::Wait(flight) => {
+                    if let Outcome::Value(value) = flight.wait() {
+                        return Ok(value);
+                    }
+                }
+                Claim::Lead(flight) => {
+                    let leader = self.leader(&key, flight);
+                    let result = {
+                        let _scope = ActiveScope::enter(leader.flight.id());
+                        init()
+                    };
+                    if let Ok(value) = &result {
+                        leader.complete(value.clone());
+                    }
+                    return result;
+                }
+            }
+        }
+    }
+
+    /// The async form of [`try_get_with`](Self::try_get_with): `init` is polled
+    /// only on a miss, by the leader; waiters wait without blocking the executor.
+    ///
+    /// The hit check runs before any future is built, so a hit costs what a sync
+    /// hit costs.
+    #[inline]
+    pub(crate) fn try_get_with_async<E, F>(
+        &self,
+        key: K,
+        init: F,
+    ) -> impl Future<Output = Result<V, E>>
+    where
+        F: Future<Output = Result<V, E>>,
+    {
+        let hit = self.hit(&key);
+        async move {
+            match hit {
+                Some(value) => Ok(value),
+                None => self.load_async(key, init).await,
+            }
+        }
+    }
+
+    async fn load_async<E, F>(&self, key: K, init: F) -> Result<V, E>
+    where
+        F: Future<Output = Result<V, E>>,
+    {
+        self.stats.bump(Counter::Misses);
+        loop {
+            match self.claim(&key) {
+                Claim::Hit(value) => return Ok(value),
+                Claim::Wait(flight) if flight::is_active(flight.id()) => {
+                    self.stats.bump(Counter::ReentrantBypass);
+                    self.stats.bump(Counter::Computations);
+                    return init.await;
+                }
+                Claim::Wait(flight) => {
+                    if let Outcome::Value(value) = flight.wait_async().await {
+                        return Ok(value);
+                    }
+                }
+                Claim::Lead(flight) => {
+                    let leader = self.leader(&key, flight);
+                    let result = Scoped::new(leader.flight.id(), init).await;
+                    if let Ok(value) = &result {
+                        leader.complete(value.clone());
+                    }
+                    return result;
+                }
+            }
+        }
+    }
+
+    /// Counts and returns a hit; a miss is left to the caller to count.
+    #[inline]
+    fn hit(&self, key: &K) -> Option<V> {
+        match self.peek(key) {
+            super::Found::Hit(value) => {
+                self.stats.bump(Counter::Hits);
+                Some(value)
+            }
+            _ => None,
+        }
+    }
+
+    /// Recursion on a key this thread is computing: run the body without dedup.
+    fn bypass<E>(&self, init: impl FnOnce() -> Result<V, E>) -> Result<V, E> {
+        self.stats.bump(Counter::ReentrantBypass);
+        self.stats.bump(Counter::Computations);
+        init()
+    }
+}

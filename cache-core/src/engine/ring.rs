@@ -1,0 +1,137 @@
+//! CLOCK rings and expiry heaps: the order in which entries are considered for
+//! eviction and sweeping.
+//!
+//! Each stored entry has an item `(key, id)` in the ring its key hashes to. The
+//! eviction hand pops items from the front: an item whose entry is gone or was
+//! replaced (different id) is dropped; an entry read since the hand last passed
+//! (its `accessed` bit is set) gets a second chance at the back; otherwise it is
+//! the victim. That is CLOCK, the classic approximation of LRU.
+//!
+//! Entries that expire also have an item in the ring's expiry heap, ordered by
+//! expiry: eviction takes an expired entry from the top of the heap before it asks
+//! the CLOCK hand, and the sweep pops expired items, so both cost O(expired).
+//!
+//! Rings only hold keys; entries stay in the lock-free map, so readers never touch
+//! a ring. No map lock is ever taken while a ring is locked.
+
+use std::cmp::{Ordering, Reverse};
+use std::collections::{BinaryHeap, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::{Mutex, MutexGuard};
+
+use crate::clock::{NEVER, Nanos};
+
+pub(crate) struct Ring<K> {
+    queue: Mutex<Queue<K>>,
+    /// The expiry at the top of the heap (`NEVER` when empty), published after
+    /// every change so eviction can skip rings with nothing expired without locking.
+    soonest: AtomicU64,
+}
+
+pub(crate) struct Queue<K> {
+    /// CLOCK order.
+    pub(crate) items: VecDeque<(K, u64)>,
+    /// Entries by expiry, soonest on top.
+    pub(crate) expiry: BinaryHeap<Reverse<Expiring<K>>>,
+    next_id: u64,
+}
+
+/// An expiry-heap item: matches its entry only while the entry has this id and expiry.
+pub(crate) struct Expiring<K> {
+    pub(crate) at: Nanos,
+    pub(crate) id: u64,
+    pub(crate) key: K,
+}
+
+impl<K> PartialEq for Expiring<K> {
+    fn eq(&self, other: &Self) -> bool {
+        (self.at, self.id) == (other.at, other.id)
+    }
+}
+
+impl<K> Eq for Expiring<K> {}
+
+impl<K> PartialOrd for Expiring<K> {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl<K> Ord for Expiring<K> {
+    fn cmp(&self, other: &Self) -> Ordering {
+        (self.at, self.id).cmp(&(other.at, other.id))
+    }
+}
+
+impl<K: Clone> Ring<K> {
+    pub(crate) fn new() -> Self {
+        Self {
+            queue: Mutex::new(Queue {
+                items: VecDeque::new(),
+                expiry: BinaryHeap::new(),
+                next_id: 0,
+            }),
+            soonest: AtomicU64::new(NEVER),
+        }
+    }
+
+    /// Runs `f` on the locked queue, then publishes the soonest expiry.
+    pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Queue<K>) -> R) -> R {
+        let mut queue = self.lock();
+        let result = f(&mut queue);
+        let soonest = queue.expiry.peek().map_or(NEVER, |Reverse(top)| top.at);
+        self.soonest.store(soonest, AtomicOrdering::Relaxed);
+        result
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Queue<K>> {
+        // No user code runs under this lock; a poisoned lock holds a valid queue.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Whether an entry of this ring may have expired by `now`.
+    pub(crate) fn may_have_expired(&self, now: Nanos) -> bool {
+        self.soonest.load(AtomicOrdering::Relaxed) <= now
+    }
+
+    /// Registers a new entry of `key` and returns the id it must carry.
+    pub(crate) fn push(&self, key: &K, expires_at: Nanos) -> u64 {
+        self.with(|queue| {
+            let id = queue.next_id;
+            queue.next_id += 1;
+            queue.items.push_back((key.clone(), id));
+            queue.track_expiry(key, id, expires_at);
+            id
+        })
+    }
+
+    /// Registers a new expiry for the existing entry `id` of `key` (an overwrite
+    /// keeps the entry's ring item).
+    pub(crate) fn retime(&self, key: &K, id: u64, expires_at: Nanos) {
+        self.with(|queue| queue.track_expiry(key, id, expires_at));
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.lock().items.len()
+    }
+}
+
+impl<K: Clone> Queue<K> {
+    fn track_expiry(&mut self, key: &K, id: u64, at: Nanos) {
+        if at != NEVER {
+            self.expiry.push(Reverse(Expiring {
+                at,
+                id,
+                key: key.clone(),
+            }));
+        }
+    }
+
+    /// Pops the soonest heap item if it expired by `now`.
+    pub(crate) fn pop_expired(&mut self, now: Nanos) -> Option<Expiring<K>> {
+        match self.expiry.peek() {
+            Some(Reverse(top)) if top.at <= now => self.expiry.pop().map(|Reverse(item)| item),
+            _ => None,
+        }
+    }
+}

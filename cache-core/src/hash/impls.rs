@@ -1,1 +1,0 @@
-//! Implementations of `PersistentHash` for standard types.

@@ -1,0 +1,390 @@
+//! The `max_entries` bound of the in-memory engine (design decision 6, R12 in
+//! small): the bound holds after every insert, expired entries go before live
+//! ones, recently read entries survive (CLOCK second chance), `0` stores nothing,
+//! memory is given back (drop-counting values and keys), and the bound and the
+//! counters stay exact under concurrent mixed traffic.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::hash::{Hash, Hasher};
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use cache_core::clock::Clock;
+use cache_core::{Cache, Expiry};
+
+const SEC: Duration = Duration::from_secs(1);
+
+/// The bound holds at every checkpoint while 100,000 distinct keys go through a
+/// 1,000-entry cache, and every entry beyond the bound is counted as an eviction.
+#[test]
+fn bound_holds_while_inserting_100k_distinct_keys() {
+    let cache: Cache<u64, u64> = Cache::builder().max_entries(1_000).build();
+    for k in 0..100_000u64 {
+        cache.insert(k, k);
+        if k % 1_000 == 999 {
+            let len = cache.len();
+            assert!(
+                len <= 1_000,
+                "len {len} over the bound after {} inserts",
+                k + 1
+            );
+        }
+    }
+    assert_eq!(cache.len(), 1_000);
+    let info = cache.info();
+    assert_eq!(info.evictions, 99_000, "{info:?}");
+    assert_eq!(info.expirations, 0);
+    assert_eq!(info.max_entries, 1_000);
+}
+
+/// The bound also holds for values stored by the loading form.
+#[test]
+fn bound_holds_for_loaded_values() {
+    let cache: Cache<u64, u64> = Cache::builder().max_entries(100).build();
+    for k in 0..10_000u64 {
+        assert_eq!(cache.get_or_insert_with(k, || k + 1), k + 1);
+    }
+    assert_eq!(cache.len(), 100);
+    assert_eq!(cache.info().evictions, 9_900);
+    assert_eq!(cache.info().computations, 10_000);
+}
+
+/// Expired entries are evicted before live ones: fill to the bound, the older
+/// half with a short TTL, let them expire, insert as many new entries — no live
+/// entry is evicted.
+#[test]
+fn bound_evicts_expired_entries_before_live_ones() {
+    let (clock, time) = Clock::mock();
+    let cache: Cache<u64, u64> = Cache::builder().max_entries(1_000).clock(clock).build();
+    for k in 0..500 {
+        cache.insert_with_ttl(k, k, SEC);
+    }
+    for k in 500..1_000 {
+        cache.insert(k, k);
+    }
+    time.advance(2 * SEC);
+    for k in 1_000..1_500 {
+        cache.insert(k, k);
+    }
+    let survivors = (500..1_500).filter(|k| cache.contains_key(k)).count();
+    let info = cache.info();
+    assert_eq!(
+        survivors, 1_000,
+        "live entries were evicted while expired ones remained: {info:?}"
+    );
+    assert_eq!(info.evictions, 0, "{info:?}");
+    assert_eq!(info.expirations, 500, "{info:?}");
+}
+
+/// Same as above with the short-TTL entries interleaved with the live ones (a
+/// per-entry TTL, so expiry order is not insertion order).
+#[test]
+fn bound_evicts_interleaved_expired_entries_before_live_ones() {
+    let (clock, time) = Clock::mock();
+    let cache: Cache<u64, u64> = Cache::builder().max_entries(1_000).clock(clock).build();
+    for k in 0..1_000 {
+        if k % 2 == 0 {
+            cache.insert_with_ttl(k, k, SEC);
+        } else {
+            cache.insert_with_expiry(k, k, Expiry::Never);
+        }
+    }
+    time.advance(2 * SEC);
+    for k in 1_000..1_500 {
+        cache.insert(k, k);
+    }
+    let live_lost = (0..1_000)
+        .filter(|k| k % 2 == 1 && !cache.contains_key(k))
+        .count();
+    let info = cache.info();
+    assert_eq!(
+        live_lost, 0,
+        "live entries were evicted while expired ones remained: {info:?}"
+    );
+    assert_eq!(info.evictions, 0, "{info:?}");
+    assert_eq!(info.expirations, 500, "{info:?}");
+}
+
+/// Approximate LRU: keys read between inserts survive a stream of 1,000 cold
+/// keys through a 100-entry cache (CLOCK's second chance).
+#[test]
+fn bound_keeps_hot_keys_while_cold_keys_stream_through() {
+    let cache: Cache<u64, u64> = Cache::builder().max_entries(100).build();
+    let hot: Vec<u64> = (0..10).map(|i| 1_000_000 + i).collect();
+    for &k in &hot {
+        cache.insert(k, k);
+    }
+    for cold in 0..1_000u64 {
+        for k in &hot {
+            assert_eq!(
+                cache.get(k),
+                Some(*k),
+                "hot key {k} evicted before cold key {cold}"
+            );
+        }
+        cache.insert(cold, cold);
+    }
+    assert!(hot.iter().all(|k| cache.contains_key(k)));
+    assert_eq!(cache.len(), 100);
+    assert_eq!(cache.info().evictions, 910);
+}
+
+/// `max_entries(0)` stores nothing, but every call still returns its value.
+#[test]
+fn bound_of_zero_stores_nothing_but_returns_values() {
+    let cache: Cache<u64, u64> = Cache::builder().max_entries(0).build();
+    assert_eq!(cache.max_entries(), 0);
+    cache.insert(1, 1);
+    assert_eq!(cache.get(&1), None);
+    assert_eq!(cache.get_or_insert_with(2, || 20), 20);
+    assert_eq!(
+        cache.get_or_insert_with(2, || 21),
+        21,
+        "nothing was stored, so it recomputes"
+    );
+    assert_eq!(cache.get_or_insert(3, 30), 30);
+    assert_eq!(cache.try_get_or_insert_with(4, || Ok::<_, ()>(40)), Ok(40));
+    assert_eq!(cache.len(), 0);
+    assert!(cache.is_empty());
+    assert_eq!(cache.info().computations, 4);
+}
+
+/// Values that count how many of them are alive.
+#[derive(Debug)]
+struct Counted<const ID: usize>(u64);
+
+static LIVE: [AtomicI64; 3] = [AtomicI64::new(0), AtomicI64::new(0), AtomicI64::new(0)];
+
+impl<const ID: usize> Counted<ID> {
+    fn new(n: u64) -> Self {
+        LIVE[ID].fetch_add(1, Ordering::SeqCst);
+        Self(n)
+    }
+    fn live() -> i64 {
+        LIVE[ID].load(Ordering::SeqCst)
+    }
+}
+
+impl<const ID: usize> Clone for Counted<ID> {
+    fn clone(&self) -> Self {
+        Self::new(self.0)
+    }
+}
+
+impl<const ID: usize> Drop for Counted<ID> {
+    fn drop(&mut self) {
+        LIVE[ID].fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+impl<const ID: usize> PartialEq for Counted<ID> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0 == other.0
+    }
+}
+impl<const ID: usize> Eq for Counted<ID> {}
+impl<const ID: usize> Hash for Counted<ID> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+/// Polls until `live()` reaches `target` (yielding), returning how long it took.
+fn wait_for_live(live: impl Fn() -> i64, target: i64, limit: Duration) -> Result<Duration, i64> {
+    let start = Instant::now();
+    loop {
+        if live() <= target {
+            return Ok(start.elapsed());
+        }
+        if start.elapsed() > limit {
+            return Err(live());
+        }
+        thread::yield_now();
+    }
+}
+
+/// R12 in small: values evicted, cleared or left in a dropped cache are all
+/// dropped eventually (the map reclaims memory by epochs, so with some lag).
+#[test]
+fn bound_evicted_and_cleared_values_are_all_dropped() {
+    type V = Counted<0>;
+    let cache: Cache<u64, V> = Cache::builder().max_entries(1_000).build();
+    let mut max_live = 0;
+    for k in 0..20_000u64 {
+        cache.insert(k, V::new(k));
+        if k % 1_000 == 999 {
+            max_live = max_live.max(V::live());
+        }
+    }
+    assert_eq!(cache.len(), 1_000);
+    let after_inserts = V::live();
+    cache.clear();
+    assert_eq!(cache.len(), 0);
+    let after_clear = V::live();
+    let cleared_lag = wait_for_live(V::live, 0, Duration::from_millis(500));
+    drop(cache);
+    let dropped_lag = wait_for_live(V::live, 0, Duration::from_secs(5));
+    eprintln!(
+        "drop-counting values: max live at checkpoints {max_live}, after inserts {after_inserts}, \
+         right after clear {after_clear}, clear -> 0: {cleared_lag:?}, drop -> 0: {dropped_lag:?}"
+    );
+    assert!(
+        dropped_lag.is_ok(),
+        "values never dropped: {} still alive",
+        V::live()
+    );
+}
+
+/// Values evicted by the bound are dropped while inserts go on: the live values
+/// stay within a small multiple of the bound at every checkpoint (R12 in small).
+#[test]
+fn bound_live_values_stay_near_the_bound_during_inserts() {
+    type V = Counted<1>;
+    let cache: Cache<u64, V> = Cache::builder().max_entries(1_000).build();
+    let mut max_live = 0;
+    for k in 0..200_000u64 {
+        cache.insert(k, V::new(k));
+        if k % 1_000 == 999 {
+            max_live = max_live.max(V::live());
+        }
+    }
+    eprintln!("drop-counting values: max live at checkpoints {max_live} for a bound of 1000");
+    assert!(
+        max_live <= 2_000,
+        "evicted values pile up: {max_live} alive for a bound of 1,000"
+    );
+}
+
+/// Overwriting the same keys again and again must not grow memory: the cache
+/// keeps a bounded number of copies of its keys (its eviction bookkeeping
+/// included), not one per insert.
+#[test]
+fn bound_overwriting_keys_does_not_accumulate_key_copies() {
+    type K = Counted<2>;
+    const MAX: usize = 100;
+    let cache: Cache<K, u64> = Cache::builder().max_entries(MAX).build();
+    for round in 0..1_000u64 {
+        for k in 0..MAX as u64 {
+            cache.insert(K::new(k), round);
+        }
+    }
+    assert_eq!(cache.len(), MAX);
+    let live_keys = K::live();
+    eprintln!("key copies alive after 100,000 overwrites of {MAX} keys: {live_keys}");
+    assert!(
+        live_keys <= 10 * MAX as i64,
+        "{live_keys} copies of {MAX} keys are kept after 100,000 overwrites: bookkeeping grows per insert"
+    );
+}
+
+/// A tiny deterministic PRNG (xorshift64*) for the concurrency smoke test.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+}
+
+/// Concurrency smoke: 2 threads × 100k mixed get/insert/remove over 1,000 keys
+/// with a bound of 500: the bound holds, the counters are exact, and afterwards
+/// every entry is still reachable by eviction (none was orphaned by a race).
+#[test]
+fn bound_and_counters_hold_under_concurrent_mixed_traffic() {
+    const OPS: usize = 100_000;
+    let cache: Cache<u64, u64> = Cache::builder().max_entries(500).build();
+    let gets: usize = thread::scope(|s| {
+        let workers: Vec<_> = (0..2u64)
+            .map(|t| {
+                let cache = &cache;
+                s.spawn(move || {
+                    let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (t + 1));
+                    let mut gets = 0;
+                    for _ in 0..OPS {
+                        let r = rng.next();
+                        let key = (r >> 8) % 1_000;
+                        match r % 10 {
+                            0..=5 => {
+                                gets += 1;
+                                if let Some(v) = cache.get(&key) {
+                                    assert_eq!(v, key * 7, "wrong value for {key}");
+                                }
+                            }
+                            6..=8 => cache.insert(key, key * 7),
+                            _ => {
+                                if let Some(v) = cache.remove(&key) {
+                                    assert_eq!(v, key * 7);
+                                }
+                            }
+                        }
+                    }
+                    gets
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    });
+    let info = cache.info();
+    assert!(cache.len() <= 500, "len {} over the bound", cache.len());
+    assert_eq!(info.hits + info.misses, gets as u64, "{info:?}");
+
+    // Stream fresh keys through with no reads: CLOCK must reach and evict every
+    // old entry. An old key left behind has lost its place in the eviction order.
+    for k in 10_000..20_000u64 {
+        cache.insert(k, k * 7);
+    }
+    let orphans: Vec<u64> = (0..1_000).filter(|k| cache.contains_key(k)).collect();
+    assert!(
+        orphans.is_empty(),
+        "entries no longer reachable by eviction: {orphans:?}"
+    );
+    assert_eq!(cache.len(), 500);
+}
+
+/// Racing `clear` (and `remove`) against inserts on a nearly empty cache must
+/// not panic or disturb the size accounting (the internal entry count must
+/// never go below zero).
+#[test]
+fn bound_clear_and_remove_racing_inserts_keep_the_count_consistent() {
+    const ROUNDS: u64 = 200_000;
+    let cache: Cache<u64, u64> = Cache::builder().max_entries(1_000).build();
+    thread::scope(|s| {
+        let inserter = s.spawn(|| {
+            for i in 0..ROUNDS {
+                cache.insert(i % 4, i);
+            }
+        });
+        let clearer = s.spawn(|| {
+            for i in 0..ROUNDS {
+                if i % 2 == 0 {
+                    cache.clear();
+                } else {
+                    cache.remove(&(i % 4));
+                }
+            }
+        });
+        inserter
+            .join()
+            .expect("insert panicked while racing clear/remove");
+        clearer
+            .join()
+            .expect("clear/remove panicked while racing insert");
+    });
+    // Accounting is intact: filling to the bound evicts nothing, one more evicts one.
+    cache.clear();
+    for k in 0..1_000 {
+        cache.insert(k, k);
+    }
+    assert_eq!(
+        cache.info().evictions,
+        0,
+        "the bound is enforced against a wrong count"
+    );
+    cache.insert(1_000, 1_000);
+    assert_eq!(cache.info().evictions, 1);
+    assert_eq!(cache.len(), 1_000);
+}
