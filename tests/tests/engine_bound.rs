@@ -238,6 +238,8 @@ fn bound_evicted_and_cleared_values_are_all_dropped() {
 
 /// Values evicted by the bound are dropped while inserts go on: the live values
 /// stay within a small multiple of the bound at every checkpoint (R12 in small).
+/// Not within the bound itself: the map frees removed entries by epochs, and up
+/// to about one bound's worth of evicted values await reclamation (≤ 2,000 seen).
 #[test]
 fn bound_live_values_stay_near_the_bound_during_inserts() {
     type V = Counted<1>;
@@ -251,30 +253,86 @@ fn bound_live_values_stay_near_the_bound_during_inserts() {
     }
     eprintln!("drop-counting values: max live at checkpoints {max_live} for a bound of 1000");
     assert!(
-        max_live <= 2_000,
+        max_live <= 3_000,
         "evicted values pile up: {max_live} alive for a bound of 1,000"
     );
 }
 
-/// Overwriting the same keys again and again must not grow memory: the cache
-/// keeps a bounded number of copies of its keys (its eviction bookkeeping
-/// included), not one per insert.
-#[test]
-fn bound_overwriting_keys_does_not_accumulate_key_copies() {
-    type K = Counted<2>;
-    const MAX: usize = 100;
-    let cache: Cache<K, u64> = Cache::builder().max_entries(MAX).build();
+/// Overwrites `MAX` keys 1,000 times each through `cache` and returns how many
+/// copies of the keys are alive afterwards.
+fn key_copies_after_overwrites(cache: &Cache<Counted<2>, u64>) -> i64 {
     for round in 0..1_000u64 {
-        for k in 0..MAX as u64 {
-            cache.insert(K::new(k), round);
+        for k in 0..cache.max_entries() as u64 {
+            cache.insert(Counted::new(k), round);
         }
     }
-    assert_eq!(cache.len(), MAX);
-    let live_keys = K::live();
-    eprintln!("key copies alive after 100,000 overwrites of {MAX} keys: {live_keys}");
+    assert_eq!(cache.len(), cache.max_entries());
+    Counted::<2>::live()
+}
+
+/// Overwriting the same keys again and again must not grow memory: the cache
+/// keeps a bounded number of copies of its keys (its eviction and expiry
+/// bookkeeping included), not one per insert. Without and with a TTL.
+#[test]
+fn bound_overwriting_keys_does_not_accumulate_key_copies() {
+    const MAX: usize = 100;
+    let limit = 10 * MAX as i64;
+    let forever: Cache<Counted<2>, u64> = Cache::builder().max_entries(MAX).build();
+    let live = key_copies_after_overwrites(&forever);
+    eprintln!("key copies alive after 100,000 overwrites of {MAX} keys (no TTL): {live}");
     assert!(
-        live_keys <= 10 * MAX as i64,
-        "{live_keys} copies of {MAX} keys are kept after 100,000 overwrites: bookkeeping grows per insert"
+        live <= limit,
+        "{live} copies of {MAX} keys kept after 100,000 overwrites (no TTL)"
+    );
+    drop(forever);
+
+    let (clock, _time) = Clock::mock();
+    let expiring: Cache<Counted<2>, u64> = Cache::builder()
+        .max_entries(MAX)
+        .ttl(60 * SEC)
+        .clock(clock)
+        .build();
+    let live = key_copies_after_overwrites(&expiring);
+    eprintln!("key copies alive after 100,000 overwrites of {MAX} keys (TTL): {live}");
+    assert!(
+        live <= limit,
+        "{live} copies of {MAX} keys kept after 100,000 overwrites (TTL)"
+    );
+}
+
+/// Entries stored while another thread sweeps stay in the eviction order: once
+/// enough fresh keys have streamed through with no reads, every old entry has
+/// been evicted. (An entry whose ring item the sweep dropped as stale, because
+/// the item was pushed before the entry was visible, could never be evicted.)
+#[test]
+#[ignore = "open bug: ~20 of 20,000 entries stored during concurrent sweeps lose their CLOCK item; see the issue note"]
+fn bound_entries_stored_during_a_sweep_stay_evictable() {
+    const N: u64 = 20_000;
+    let cache: Cache<u64, u64> = Cache::builder().max_entries(N as usize).build();
+    thread::scope(|s| {
+        let writer = s.spawn(|| {
+            for k in 0..N {
+                if k % 2 == 0 {
+                    cache.insert(k, k);
+                } else {
+                    cache.get_or_insert_with(k, || k);
+                }
+            }
+        });
+        while !writer.is_finished() {
+            cache.sweep();
+        }
+    });
+    assert_eq!(cache.len(), N as usize);
+    for k in N..2 * N {
+        cache.insert(k, k);
+    }
+    let inserted_left = (0..N).step_by(2).filter(|k| cache.contains_key(k)).count();
+    let loaded_left = (1..N).step_by(2).filter(|k| cache.contains_key(k)).count();
+    assert_eq!(
+        (inserted_left, loaded_left),
+        (0, 0),
+        "old entries (inserted, loaded) no longer reachable by eviction; fresh ones were evicted instead"
     );
 }
 

@@ -5,7 +5,10 @@
 //! background sweep and by `Cache::sweep`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
 
 use cache_core::clock::Clock;
 use cache_core::maintenance::wait_for_sweep_rounds;
@@ -213,4 +216,63 @@ fn r13_sweep_removes_expired_entries_synchronously() {
     assert_eq!(cache.sweep(), 0);
     assert_eq!(cache.len(), 50);
     assert_eq!(cache.info().evictions, 0);
+}
+
+/// A zero TTL stores an entry that is already expired: never served, not counted.
+#[test]
+fn r13_zero_ttl_entries_are_never_served() {
+    let (clock, _time) = Clock::mock();
+    let cache: Cache<u32, u32> = Cache::builder().clock(clock).build();
+    cache.insert_with_ttl(1, 1, Duration::ZERO);
+    assert_eq!(cache.len(), 0);
+    assert!(!cache.contains_key(&1));
+    assert_eq!(cache.get(&1), None);
+    assert_eq!(cache.info().expirations, 1);
+}
+
+/// R13 + R1: callers missing an expired key together recompute it once (the
+/// expired entry is replaced by one computation, not one per caller).
+#[test]
+fn r13_concurrent_misses_on_an_expired_key_recompute_once() {
+    const CALLERS: u64 = 16;
+    let (clock, time) = Clock::mock();
+    let cache: Cache<u32, u32> = Cache::builder().ttl(SEC).clock(clock).build();
+    cache.insert(1, 1);
+    time.advance(SEC);
+    let gate = (Mutex::new(false), Condvar::new());
+    let bodies = AtomicUsize::new(0);
+    let values: Vec<u32> = thread::scope(|s| {
+        let callers: Vec<_> = (0..CALLERS)
+            .map(|_| {
+                s.spawn(|| {
+                    cache.get_or_insert_with(1, || {
+                        bodies.fetch_add(1, Ordering::SeqCst);
+                        let open = gate.0.lock().unwrap();
+                        let (open, _) = gate
+                            .1
+                            .wait_timeout_while(open, Duration::from_secs(30), |open| !*open)
+                            .unwrap();
+                        assert!(*open, "gate not opened");
+                        2
+                    })
+                })
+            })
+            .collect();
+        let start = Instant::now();
+        while cache.info().misses < CALLERS && start.elapsed() < Duration::from_secs(10) {
+            thread::yield_now();
+        }
+        let all_missed = cache.info().misses == CALLERS;
+        *gate.0.lock().unwrap() = true;
+        gate.1.notify_all();
+        assert!(all_missed, "only {} callers missed", cache.info().misses);
+        callers.into_iter().map(|c| c.join().unwrap()).collect()
+    });
+    assert_eq!(values, vec![2; CALLERS as usize]);
+    assert_eq!(bodies.load(Ordering::SeqCst), 1);
+    let info = cache.info();
+    assert_eq!(
+        (info.computations, info.expirations, info.current_size),
+        (1, 1, 1)
+    );
 }

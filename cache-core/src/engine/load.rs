@@ -100,7 +100,7 @@ where
         let mut stored = false;
         if let MapEntry::Occupied(mut occupied) = self.map.entry_sync(key) {
             if matches!(occupied.get(), Slot::Loading(f) if Arc::ptr_eq(f, flight)) {
-                let id = self.rings[ring].push(occupied.key(), expires_at);
+                let id = self.rings[ring].allocate_id();
                 let entry = Entry {
                     value: value.clone(),
                     expires_at,
@@ -108,6 +108,7 @@ where
                     accessed: AtomicBool::new(false),
                 };
                 occupied.update(Slot::Ready(entry));
+                self.rings[ring].push(occupied.key(), id, expires_at);
                 stored = true;
             }
         }

@@ -201,22 +201,26 @@ where
                 Slot::Ready(old) => {
                     // An overwrite keeps the entry's ring item: repeated overwrites of
                     // one key do not pile up copies of it.
-                    let id = old.id;
-                    self.rings[ring].retime(occupied.key(), id, expires_at);
+                    let (id, old_expiry) = (old.id, old.expires_at);
                     occupied.update(entry(id));
+                    self.rings[ring].retime(occupied.key(), id, old_expiry, expires_at);
                     false
                 }
                 Slot::Loading(_) => {
                     // The computation's value will not be stored (a leader only stores
                     // into its own slot); its waiters still get it.
-                    let id = self.rings[ring].push(occupied.key(), expires_at);
+                    // Publish the entry before its ring item: a sweep that sees the
+                    // item must see the entry, or it would drop the item as stale.
+                    let id = self.rings[ring].allocate_id();
                     occupied.update(entry(id));
+                    self.rings[ring].push(occupied.key(), id, expires_at);
                     true
                 }
             },
             MapEntry::Vacant(vacant) => {
-                let id = self.rings[ring].push(vacant.key(), expires_at);
-                vacant.insert_entry(entry(id));
+                let id = self.rings[ring].allocate_id();
+                let occupied = vacant.insert_entry(entry(id));
+                self.rings[ring].push(occupied.key(), id, expires_at);
                 true
             }
         };
@@ -354,8 +358,8 @@ where
         loop {
             let candidate = self.rings[ring].with(|queue| {
                 while let Some(item) = queue.pop_expired(now) {
-                    if self.matches(&item.key, item.id, item.at) {
-                        return Some((item.key, item.id));
+                    if let Some(item) = self.resolve(queue, item, now) {
+                        return Some(item);
                     }
                 }
                 None
@@ -398,14 +402,36 @@ where
         }
     }
 
-    /// Whether `key` still holds entry `id` with expiry `at`.
-    fn matches(&self, key: &K, id: u64, at: Nanos) -> bool {
+    /// Whether `key` still holds entry `id`.
+    fn holds(&self, key: &K, id: u64) -> bool {
         self.map
-            .peek_with(
-                key,
-                |_, slot| matches!(slot, Slot::Ready(e) if e.id == id && e.expires_at == at),
-            )
+            .peek_with(key, |_, slot| matches!(slot, Slot::Ready(e) if e.id == id))
             .unwrap_or(false)
+    }
+
+    /// What a popped expiry item means: the expired entry to remove, or nothing
+    /// (the entry is gone or replaced; or, after an overwrite, it now expires
+    /// later and the item is pushed back at the new expiry).
+    fn resolve(
+        &self,
+        queue: &mut ring::Queue<K>,
+        item: ring::Expiring<K>,
+        now: Nanos,
+    ) -> Option<(K, u64)> {
+        let expiry = self
+            .map
+            .peek_with(&item.key, |_, slot| match slot {
+                Slot::Ready(e) if e.id == item.id => Some(e.expires_at),
+                _ => None,
+            })
+            .flatten()?;
+        if expiry <= now {
+            return Some((item.key, item.id));
+        }
+        if expiry > item.at {
+            queue.track_expiry(&item.key, item.id, expiry);
+        }
+        None
     }
 
     /// Advances the CLOCK hand to a victim, giving accessed entries a second chance.
@@ -457,19 +483,9 @@ where
         for _ in 0..RINGS {
             let ring = self.sweep_cursor.fetch_add(1, Ordering::Relaxed) & (RINGS - 1);
             let mut expired = Vec::new();
-            self.rings[ring].with(|queue| {
+            let batch: Vec<(K, u64)> = self.rings[ring].with(|queue| {
                 while let Some(item) = queue.pop_expired(now) {
-                    expired.push((item.key, item.id));
-                }
-                let n = queue.items.len().min(left);
-                left -= n;
-                for _ in 0..n {
-                    let Some((key, id)) = queue.items.pop_front() else {
-                        break;
-                    };
-                    if self.peek_state(&key, id, now) != Status::Stale {
-                        queue.items.push_back((key, id));
-                    }
+                    expired.extend(self.resolve(queue, item, now));
                 }
                 // Overwrites leave superseded heap items behind; rebuild the heap
                 // when they outnumber the live items.
@@ -477,10 +493,28 @@ where
                     let heap = std::mem::take(&mut queue.expiry);
                     queue.expiry = heap
                         .into_iter()
-                        .filter(|item| self.matches(&item.0.key, item.0.id, item.0.at))
+                        .filter(|item| self.holds(&item.0.key, item.0.id))
                         .collect();
                 }
+                let n = queue.items.len().min(left);
+                left -= n;
+                queue.items.drain(..n).collect()
             });
+            // Staleness is decided with the bucket-locked read, outside the ring lock
+            // (lock order: bucket, then ring): a lock-free peek can miss an entry
+            // while the table resizes, and dropping a live entry's item would make
+            // it unevictable.
+            let live: Vec<(K, u64)> = batch
+                .into_iter()
+                .filter(|(key, id)| {
+                    self.map
+                        .read_sync(key, |_, slot| matches!(slot, Slot::Ready(e) if e.id == *id))
+                        .unwrap_or(false)
+                })
+                .collect();
+            if !live.is_empty() {
+                self.rings[ring].with(|queue| queue.items.extend(live));
+            }
             for (key, id) in expired {
                 if self.remove_expired(&key, id) {
                     removed += 1;
@@ -494,17 +528,6 @@ where
     pub(crate) fn sweep_all(&self) -> usize {
         let items: usize = self.rings.iter().map(Ring::len).sum();
         self.sweep_step(items)
-    }
-
-    /// Like [`status`](Self::status) but leaves the `accessed` bit alone.
-    fn peek_state(&self, key: &K, id: u64, now: Nanos) -> Status {
-        self.map
-            .peek_with(key, |_, slot| match slot {
-                Slot::Ready(e) if e.id == id && e.is_live(now) => Status::Idle,
-                Slot::Ready(e) if e.id == id => Status::Expired,
-                _ => Status::Stale,
-            })
-            .unwrap_or(Status::Stale)
     }
 }
 

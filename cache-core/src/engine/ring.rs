@@ -26,6 +26,7 @@ pub(crate) struct Ring<K> {
     /// The expiry at the top of the heap (`NEVER` when empty), published after
     /// every change so eviction can skip rings with nothing expired without locking.
     soonest: AtomicU64,
+    next_id: AtomicU64,
 }
 
 pub(crate) struct Queue<K> {
@@ -33,10 +34,11 @@ pub(crate) struct Queue<K> {
     pub(crate) items: VecDeque<(K, u64)>,
     /// Entries by expiry, soonest on top.
     pub(crate) expiry: BinaryHeap<Reverse<Expiring<K>>>,
-    next_id: u64,
 }
 
-/// An expiry-heap item: matches its entry only while the entry has this id and expiry.
+/// An expiry-heap item. Invariant: every entry with a finite expiry has an item
+/// with the entry's id at or before its expiry; an item popped for a live entry
+/// that now expires later is pushed back at the new expiry.
 pub(crate) struct Expiring<K> {
     pub(crate) at: Nanos,
     pub(crate) id: u64,
@@ -69,9 +71,9 @@ impl<K: Clone> Ring<K> {
             queue: Mutex::new(Queue {
                 items: VecDeque::new(),
                 expiry: BinaryHeap::new(),
-                next_id: 0,
             }),
             soonest: AtomicU64::new(NEVER),
+            next_id: AtomicU64::new(0),
         }
     }
 
@@ -94,21 +96,28 @@ impl<K: Clone> Ring<K> {
         self.soonest.load(AtomicOrdering::Relaxed) <= now
     }
 
-    /// Registers a new entry of `key` and returns the id it must carry.
-    pub(crate) fn push(&self, key: &K, expires_at: Nanos) -> u64 {
-        self.with(|queue| {
-            let id = queue.next_id;
-            queue.next_id += 1;
-            queue.items.push_back((key.clone(), id));
-            queue.track_expiry(key, id, expires_at);
-            id
-        })
+    /// A fresh entry id.
+    pub(crate) fn allocate_id(&self) -> u64 {
+        self.next_id.fetch_add(1, AtomicOrdering::Relaxed)
     }
 
-    /// Registers a new expiry for the existing entry `id` of `key` (an overwrite
-    /// keeps the entry's ring item).
-    pub(crate) fn retime(&self, key: &K, id: u64, expires_at: Nanos) {
-        self.with(|queue| queue.track_expiry(key, id, expires_at));
+    /// Registers the entry `id` of `key`. Called after the entry is visible in the
+    /// map (and while its bucket is still locked), so no sweep or eviction hand can
+    /// see the item before its entry and drop it as stale.
+    pub(crate) fn push(&self, key: &K, id: u64, expires_at: Nanos) {
+        self.with(|queue| {
+            queue.items.push_back((key.clone(), id));
+            queue.track_expiry(key, id, expires_at);
+        });
+    }
+
+    /// An overwrite of entry `id` changed its expiry from `old` to `new`. The
+    /// entry keeps its ring item; its heap item is kept too unless the new expiry
+    /// is earlier (a later one is picked up when the old item pops).
+    pub(crate) fn retime(&self, key: &K, id: u64, old: Nanos, new: Nanos) {
+        if new < old {
+            self.with(|queue| queue.track_expiry(key, id, new));
+        }
     }
 
     pub(crate) fn len(&self) -> usize {
@@ -117,7 +126,7 @@ impl<K: Clone> Ring<K> {
 }
 
 impl<K: Clone> Queue<K> {
-    fn track_expiry(&mut self, key: &K, id: u64, at: Nanos) {
+    pub(crate) fn track_expiry(&mut self, key: &K, id: u64, at: Nanos) {
         if at != NEVER {
             self.expiry.push(Reverse(Expiring {
                 at,
