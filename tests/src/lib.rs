@@ -1,1 +1,62 @@
-//! Shared helpers for the workspace tests.
+//! Shared helpers for the workspace tests: gates and bounded waits, so tests are
+//! deterministic and a bug makes a test fail instead of hang.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::{Condvar, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// How long a test may wait for a condition before it fails (never reached when
+/// the engine works; it only keeps a bug from hanging the suite).
+pub const DEADLINE: Duration = Duration::from_secs(10);
+
+/// A latch the test opens. Waiting is bounded so a bug cannot hang the suite.
+pub struct Gate {
+    open: Mutex<bool>,
+    opened: Condvar,
+}
+
+impl Default for Gate {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Gate {
+    /// A closed gate.
+    pub fn new() -> Self {
+        Self {
+            open: Mutex::new(false),
+            opened: Condvar::new(),
+        }
+    }
+
+    /// Opens the gate for every waiter, present and future.
+    pub fn open(&self) {
+        *self.open.lock().unwrap() = true;
+        self.opened.notify_all();
+    }
+
+    /// Blocks until the gate is open; panics after three [`DEADLINE`]s.
+    pub fn wait(&self) {
+        let guard = self.open.lock().unwrap();
+        let (guard, _) = self
+            .opened
+            .wait_timeout_while(guard, DEADLINE * 3, |open| !*open)
+            .unwrap();
+        assert!(*guard, "gate was not opened in time");
+    }
+}
+
+/// Polls `condition` (yielding the CPU in between) until it holds or
+/// [`DEADLINE`] passes; returns whether it held.
+pub fn wait_until(mut condition: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < DEADLINE {
+        if condition() {
+            return true;
+        }
+        thread::yield_now();
+    }
+    condition()
+}

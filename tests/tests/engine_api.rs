@@ -4,57 +4,16 @@
 //! writes, default maps, and the counters.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
 use std::thread;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cache_core::clock::Clock;
 use cache_core::{Cache, DefaultMap, Expiry};
+use cache_tests::{Gate, wait_until};
 
 const SEC: Duration = Duration::from_secs(1);
-const DEADLINE: Duration = Duration::from_secs(10);
-
-/// A latch the test opens. Waiting is bounded so a bug cannot hang the suite.
-struct Gate {
-    open: Mutex<bool>,
-    opened: Condvar,
-}
-
-impl Gate {
-    fn new() -> Self {
-        Self {
-            open: Mutex::new(false),
-            opened: Condvar::new(),
-        }
-    }
-
-    fn open(&self) {
-        *self.open.lock().unwrap() = true;
-        self.opened.notify_all();
-    }
-
-    fn wait(&self) {
-        let guard = self.open.lock().unwrap();
-        let (guard, _) = self
-            .opened
-            .wait_timeout_while(guard, DEADLINE * 3, |open| !*open)
-            .unwrap();
-        assert!(*guard, "gate was not opened in time");
-    }
-}
-
-/// Polls `condition` (yielding in between) until it holds or [`DEADLINE`] passes.
-fn wait_until(mut condition: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < DEADLINE {
-        if condition() {
-            return true;
-        }
-        thread::yield_now();
-    }
-    condition()
-}
 
 fn current_thread_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_current_thread()

@@ -8,59 +8,14 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Barrier;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::mpsc;
-use std::sync::{Barrier, Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use cache_core::Cache;
-
-/// How long a test may wait for a condition before it fails (never reached when
-/// the engine works; it only keeps a bug from hanging the suite).
-const DEADLINE: Duration = Duration::from_secs(10);
-
-/// A latch the test opens. Waiting is bounded so a bug cannot hang the suite.
-struct Gate {
-    open: Mutex<bool>,
-    opened: Condvar,
-}
-
-impl Gate {
-    fn new() -> Self {
-        Self {
-            open: Mutex::new(false),
-            opened: Condvar::new(),
-        }
-    }
-
-    fn open(&self) {
-        *self.open.lock().unwrap() = true;
-        self.opened.notify_all();
-    }
-
-    fn wait(&self) {
-        let guard = self.open.lock().unwrap();
-        let (guard, _) = self
-            .opened
-            .wait_timeout_while(guard, DEADLINE * 3, |open| !*open)
-            .unwrap();
-        assert!(*guard, "gate was not opened in time");
-    }
-}
-
-/// Polls `condition` (yielding the CPU in between) until it holds or
-/// [`DEADLINE`] passes; returns whether it held.
-fn wait_until(mut condition: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < DEADLINE {
-        if condition() {
-            return true;
-        }
-        thread::yield_now();
-    }
-    condition()
-}
+use cache_tests::{DEADLINE, Gate, wait_until};
 
 /// Runs `f` on its own thread and fails if it does not finish in time (a
 /// deadlock then fails the test instead of hanging it).
