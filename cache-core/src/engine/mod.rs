@@ -513,7 +513,12 @@ where
                 })
                 .collect();
             if !live.is_empty() {
-                self.rings[ring].with(|queue| queue.items.extend(live));
+                // Back at the front, in their order: items pushed meanwhile are newer.
+                self.rings[ring].with(|queue| {
+                    for item in live.into_iter().rev() {
+                        queue.items.push_front(item);
+                    }
+                });
             }
             for (key, id) in expired {
                 if self.remove_expired(&key, id) {
