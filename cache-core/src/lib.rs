@@ -16,6 +16,7 @@ pub mod codec;
 mod default_map;
 mod engine;
 pub mod hash;
+mod memoize;
 mod stats;
 
 /// The background sweep of expired entries.
@@ -24,8 +25,31 @@ pub mod maintenance {
 }
 
 pub use cache::{Cache, CacheBuilder, DEFAULT_MAX_ENTRIES, Expiry};
-pub use cache_macros::PersistentHash;
+pub use cache_macros::{PersistentHash, ttl_cache};
 pub use default_map::{AsyncDefaultMap, DefaultMap};
 pub use hash::{Digest, HashSink, MemKey, PersistentHash, persistent_digest};
+pub use memoize::{
+    Backend, BackendError, BoxFuture, CacheParameters, CachedFn, DEFAULT_TTL, IntoBackend, IntoTtl,
+    MemoryBackend, StorageBackend, StorageKey,
+};
 pub use scc::Equivalent;
 pub use stats::CacheInfo;
+
+/// What `#[ttl_cache]` expands to names only these paths. Not a public API: it
+/// may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::cache::DEFAULT_MAX_ENTRIES;
+    pub use crate::codec::{MessagePack, Serializer};
+    pub use crate::hash::PersistentHash;
+    pub use crate::memoize::CacheParameters;
+    pub use crate::memoize::{
+        Always, AnyKey, AnyKeyBuilder, ArgSink, Backend, CachedFn, DEFAULT_TTL, IntoBackend,
+        IntoTtl, OkOnly, Outcome, SiteSpec, SomeOnly,
+    };
+    pub use crate::stats::CacheInfo;
+    pub use ::core::option::Option::{None, Some};
+    pub use ::std::concat;
+    pub use ::std::module_path;
+    pub use ::std::time::Duration;
+}

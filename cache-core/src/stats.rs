@@ -23,6 +23,8 @@ pub(crate) enum Counter {
     Evictions = 3,
     Expirations = 4,
     ReentrantBypass = 5,
+    BackendErrors = 6,
+    DecodeErrors = 7,
 }
 
 const COUNTERS: usize = 8;
@@ -102,6 +104,8 @@ impl Stats {
             evictions: get(Counter::Evictions),
             expirations: get(Counter::Expirations),
             reentrant_bypass: get(Counter::ReentrantBypass),
+            backend_errors: get(Counter::BackendErrors),
+            decode_errors: get(Counter::DecodeErrors),
         }
     }
 
@@ -127,6 +131,8 @@ pub(crate) struct Counts {
     pub(crate) evictions: u64,
     pub(crate) expirations: u64,
     pub(crate) reentrant_bypass: u64,
+    pub(crate) backend_errors: u64,
+    pub(crate) decode_errors: u64,
 }
 
 /// A snapshot of a cache's counters and size.
@@ -151,6 +157,12 @@ pub struct CacheInfo {
     /// the stack (recursion on the same key) and ran the body without dedup
     /// instead of deadlocking.
     pub reentrant_bypass: u64,
+    /// Backend (Redis, disk, ...) calls that failed or timed out; each was
+    /// treated as a miss (the body ran and its value was returned).
+    pub backend_errors: u64,
+    /// Stored values that could not be decoded (corrupt, truncated, other type);
+    /// each was treated as a miss and overwritten.
+    pub decode_errors: u64,
     /// Live (unexpired) entries.
     pub current_size: u64,
     /// The bound on stored entries.
@@ -166,9 +178,24 @@ impl CacheInfo {
             evictions: counts.evictions,
             expirations: counts.expirations,
             reentrant_bypass: counts.reentrant_bypass,
+            backend_errors: counts.backend_errors,
+            decode_errors: counts.decode_errors,
             current_size,
             max_entries,
         }
+    }
+
+    /// Adds `other`'s counters and size to these (the bound is kept).
+    pub(crate) fn absorb(&mut self, other: &CacheInfo) {
+        self.hits += other.hits;
+        self.misses += other.misses;
+        self.computations += other.computations;
+        self.evictions += other.evictions;
+        self.expirations += other.expirations;
+        self.reentrant_bypass += other.reentrant_bypass;
+        self.backend_errors += other.backend_errors;
+        self.decode_errors += other.decode_errors;
+        self.current_size += other.current_size;
     }
 
     /// `hits / (hits + misses)`, or 0 when there were no lookups.

@@ -4,26 +4,10 @@
 use syn::meta::ParseNestedMeta;
 use syn::{Attribute, LitStr};
 
+pub(super) use crate::ctxt::Errors;
+
 /// The attribute's name.
 const ATTR: &str = "persistent_hash";
-
-/// Collects every error, to report them together.
-#[derive(Default)]
-pub(super) struct Errors(Option<syn::Error>);
-
-impl Errors {
-    pub(super) fn push(&mut self, error: syn::Error) {
-        match &mut self.0 {
-            Some(first) => first.combine(error),
-            None => self.0 = Some(error),
-        }
-    }
-
-    /// `Err` with every error collected, if any.
-    pub(super) fn finish(self) -> syn::Result<()> {
-        self.0.map_or(Ok(()), Err)
-    }
-}
 
 /// The `crate = "path"` option of the item, if given.
 pub(super) fn container_crate(attrs: &[Attribute], errors: &mut Errors) -> Option<syn::Path> {

@@ -1,0 +1,337 @@
+//! Where a cached function keeps its results: the in-memory engine, or a
+//! byte-oriented store (Redis, a file) behind [`StorageBackend`].
+
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::{Arc, LazyLock, Mutex};
+use std::time::Duration;
+
+use crate::clock::Clock;
+use crate::codec::MacKey;
+use crate::hash::Digest;
+use crate::stats::CacheInfo;
+
+/// A boxed, sendable future, the return type of [`StorageBackend`]'s async methods.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A failed or timed-out backend operation. Cached functions treat it as a miss
+/// (the body runs, its value is returned) and count it in
+/// [`CacheInfo::backend_errors`].
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The operation did not finish within its time budget.
+    #[error("{backend}: {operation} timed out after {after:?}")]
+    Timeout {
+        /// The backend's name.
+        backend: &'static str,
+        /// What was attempted (`"get"`, `"set"`, `"clear"`, ...).
+        operation: &'static str,
+        /// The budget that ran out.
+        after: Duration,
+    },
+    /// The backend refused the call without trying (for example an open circuit
+    /// breaker during an outage).
+    #[error("{backend}: unavailable ({reason})")]
+    Unavailable {
+        /// The backend's name.
+        backend: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// The backend reported an error.
+    #[error("{backend}: {operation} failed: {source}")]
+    Failed {
+        /// The backend's name.
+        backend: &'static str,
+        /// What was attempted.
+        operation: &'static str,
+        /// The backend's own error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
+}
+
+/// The address of one stored result.
+///
+/// `digest` is blake3 (derive-key mode) over the namespace, the version, the
+/// argument types when `typed`, and the arguments' [`PersistentHash`] encoding
+/// (decision 1), so equal calls give equal keys in every process.
+///
+/// [`PersistentHash`]: crate::PersistentHash
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StorageKey<'a> {
+    /// The cache's identity: `module_path::function`, or its `identifier`.
+    pub namespace: &'a str,
+    /// The cache's `version`; bumping it invalidates every stored result.
+    pub version: u32,
+    /// The key of this call.
+    pub digest: Digest,
+}
+
+/// A byte store that cached functions can keep their results in (Redis, a file).
+///
+/// Values arrive already serialized and wrapped in the checked envelope; the
+/// backend stores bytes and honours the TTL. Every method may fail: callers turn
+/// errors into misses. The async methods default to calling the sync ones, which
+/// suits stores whose calls never block for long; network backends override them.
+pub trait StorageBackend: Send + Sync + 'static {
+    /// A short name shown by `cache_parameters()` and in errors (`"redis"`).
+    fn name(&self) -> &'static str;
+
+    /// The stored bytes of `key`, if any (expired entries are absent).
+    ///
+    /// # Errors
+    ///
+    /// A [`BackendError`] when the store cannot be read.
+    fn get(&self, key: &StorageKey<'_>) -> Result<Option<Vec<u8>>, BackendError>;
+
+    /// Stores `value` under `key` for `ttl` (`None`: no expiry), atomically.
+    ///
+    /// # Errors
+    ///
+    /// A [`BackendError`] when the store cannot be written.
+    fn set(
+        &self,
+        key: &StorageKey<'_>,
+        value: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<(), BackendError>;
+
+    /// Removes every entry of `namespace`, whatever its version.
+    ///
+    /// # Errors
+    ///
+    /// A [`BackendError`] when the entries cannot be removed.
+    fn clear(&self, namespace: &str) -> Result<(), BackendError>;
+
+    /// The number of live entries of `namespace`.
+    ///
+    /// # Errors
+    ///
+    /// A [`BackendError`] when the store cannot be read.
+    fn len(&self, namespace: &str) -> Result<u64, BackendError>;
+
+    /// The async form of [`get`](Self::get).
+    fn get_async<'a>(
+        &'a self,
+        key: &'a StorageKey<'a>,
+    ) -> BoxFuture<'a, Result<Option<Vec<u8>>, BackendError>> {
+        Box::pin(std::future::ready(self.get(key)))
+    }
+
+    /// The async form of [`set`](Self::set).
+    fn set_async<'a>(
+        &'a self,
+        key: &'a StorageKey<'a>,
+        value: &'a [u8],
+        ttl: Option<Duration>,
+    ) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(std::future::ready(self.set(key, value, ttl)))
+    }
+
+    /// The key that signs and checks stored values, if the backend has one
+    /// (see [`Codec::with_mac_key`](crate::codec::Codec::with_mac_key)).
+    fn mac_key(&self) -> Option<MacKey> {
+        None
+    }
+}
+
+/// The in-memory engine as a backend: results are kept as typed values (no
+/// serialization), bounded and swept like a [`Cache`](crate::Cache).
+///
+/// [`MemoryBackend::default`] is the process-wide default that `#[ttl_cache]`
+/// uses without a `backend` option: functions naming the same `identifier`
+/// share their cache through it. [`MemoryBackend::with_clock`] makes a separate
+/// one (its own shared caches) that reads time from `clock`, for tests with a
+/// [`MockClock`](crate::clock::MockClock); keep it in a `static` so every
+/// function that names it sees the same one.
+#[derive(Clone)]
+pub struct MemoryBackend {
+    pub(crate) clock: Clock,
+    registry: Arc<Registry>,
+}
+
+impl MemoryBackend {
+    /// A memory backend reading time from `clock`, with its own set of shared caches.
+    pub fn with_clock(clock: Clock) -> Self {
+        Self {
+            clock,
+            registry: Arc::default(),
+        }
+    }
+
+    /// The shared cache named `name` (created on first use).
+    pub(crate) fn namespace(&self, name: &str) -> Arc<Namespace> {
+        let mut shared = self
+            .registry
+            .shared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        Arc::clone(shared.entry(name.to_owned()).or_default())
+    }
+}
+
+impl Default for MemoryBackend {
+    /// The process-wide default memory backend (system clock).
+    fn default() -> Self {
+        static GLOBAL: LazyLock<MemoryBackend> =
+            LazyLock::new(|| MemoryBackend::with_clock(Clock::System));
+        GLOBAL.clone()
+    }
+}
+
+impl fmt::Debug for MemoryBackend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("MemoryBackend")
+            .field("clock", &self.clock)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The shared in-memory caches of one [`MemoryBackend`], by identity and version.
+#[derive(Default)]
+struct Registry {
+    shared: Mutex<HashMap<String, Arc<Namespace>>>,
+}
+
+/// The stores of one in-memory cache: one per stored value type (functions
+/// sharing an `identifier` usually return the same type and share one store).
+#[derive(Default)]
+pub(crate) struct Namespace {
+    stores: Mutex<Vec<TypedStore>>,
+}
+
+/// A store with its type erased twice: for downcasting, and for clear/info.
+#[derive(Clone)]
+pub(crate) struct TypedStore {
+    pub(crate) type_id: TypeId,
+    pub(crate) any: Arc<dyn Any + Send + Sync>,
+    erased: Arc<dyn ErasedStore>,
+}
+
+impl TypedStore {
+    pub(crate) fn new<S: ErasedStore + Any + Send + Sync>(store: Arc<S>) -> Self {
+        Self {
+            type_id: TypeId::of::<S>(),
+            any: Arc::clone(&store) as Arc<dyn Any + Send + Sync>,
+            erased: store,
+        }
+    }
+}
+
+/// What a namespace does with all its stores at once.
+pub(crate) trait ErasedStore: Send + Sync {
+    fn clear(&self);
+    fn info(&self) -> CacheInfo;
+}
+
+impl Namespace {
+    /// The store of type `S`, made by `make` if there is none yet.
+    pub(crate) fn store<S>(&self, make: impl FnOnce() -> Arc<S>) -> TypedStore
+    where
+        S: ErasedStore + Any + Send + Sync,
+    {
+        let mut stores = self.stores.lock().unwrap_or_else(|e| e.into_inner());
+        let type_id = TypeId::of::<S>();
+        if let Some(found) = stores.iter().find(|s| s.type_id == type_id) {
+            return found.clone();
+        }
+        let typed = TypedStore::new(make());
+        stores.push(typed.clone());
+        typed
+    }
+
+    /// Empties every store and resets its counters.
+    pub(crate) fn clear(&self) {
+        for store in self.snapshot() {
+            store.erased.clear();
+        }
+    }
+
+    /// The counters and sizes of every store, summed.
+    pub(crate) fn info(&self, max_entries: u64) -> CacheInfo {
+        let mut total = CacheInfo {
+            max_entries,
+            ..CacheInfo::default()
+        };
+        for store in self.snapshot() {
+            total.absorb(&store.erased.info());
+        }
+        total
+    }
+
+    fn snapshot(&self) -> Vec<TypedStore> {
+        self.stores
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+}
+
+/// Where a cached function keeps its results. Built by [`IntoBackend`] from what
+/// the `backend = …` option names.
+#[derive(Clone)]
+pub enum Backend {
+    /// The in-memory engine.
+    Memory(MemoryBackend),
+    /// A byte store.
+    Storage(Arc<dyn StorageBackend>),
+}
+
+impl Backend {
+    /// The backend's name: `"memory"`, or the storage backend's own.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Memory(_) => "memory",
+            Self::Storage(storage) => storage.name(),
+        }
+    }
+}
+
+impl fmt::Debug for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Memory(memory) => memory.fmt(f),
+            Self::Storage(storage) => write!(f, "Storage({})", storage.name()),
+        }
+    }
+}
+
+/// Anything the `backend = …` option of `#[ttl_cache]` accepts.
+pub trait IntoBackend {
+    /// The backend.
+    fn into_backend(self) -> Backend;
+}
+
+impl IntoBackend for Backend {
+    fn into_backend(self) -> Backend {
+        self
+    }
+}
+
+impl IntoBackend for MemoryBackend {
+    fn into_backend(self) -> Backend {
+        Backend::Memory(self)
+    }
+}
+
+impl IntoBackend for &MemoryBackend {
+    fn into_backend(self) -> Backend {
+        Backend::Memory(self.clone())
+    }
+}
+
+impl<S: StorageBackend> IntoBackend for Arc<S> {
+    fn into_backend(self) -> Backend {
+        Backend::Storage(self)
+    }
+}
+
+impl IntoBackend for Arc<dyn StorageBackend> {
+    fn into_backend(self) -> Backend {
+        Backend::Storage(self)
+    }
+}

@@ -1,0 +1,542 @@
+//! The runtime behind `#[ttl_cache]`: one [`CachedFn`] per cached function.
+//!
+//! The macro keeps the function's signature and routes its body through the
+//! function's `CachedFn` (a `static`), which the wrapper handle exposes:
+//! `price::cache_info()`, `Portfolio::value_cache().cache_clear()`, ...
+//!
+//! In memory, results are stored as typed values in the engine behind
+//! [`Cache`](crate::Cache), keyed by the arguments' [`MemKey`]. With a
+//! [`StorageBackend`] they are serialized into the checked envelope and keyed by
+//! a blake3 [`Digest`](crate::Digest) (see [`StorageKey`]).
+
+mod backend;
+mod storage;
+mod ttl;
+
+use std::any::TypeId;
+use std::fmt;
+use std::future::Future;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+pub use backend::{
+    Backend, BackendError, BoxFuture, IntoBackend, MemoryBackend, StorageBackend, StorageKey,
+};
+pub use ttl::IntoTtl;
+
+use crate::engine::{Config, Store};
+use crate::hash::{HashSink, MemKey, MemKeyBuilder, PersistentHash};
+use crate::stats::{CacheInfo, Counter};
+use backend::{ErasedStore, Namespace, TypedStore};
+
+/// The TTL of `#[ttl_cache]` when no `ttl` is given: 60 seconds.
+pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
+
+/// The settings of a cached function, as `cache_parameters()` reports them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct CacheParameters {
+    /// Time to live of each result; `None`: results never expire.
+    pub ttl: Option<Duration>,
+    /// The bound on stored results (in-memory backend).
+    pub max_entries: usize,
+    /// The cache's identity: the `identifier` option, or `module_path::function`.
+    pub identifier: String,
+    /// The `version` option (part of every persistent key).
+    pub version: u32,
+    /// Whether argument types take part in the key.
+    pub typed: bool,
+    /// `"memory"`, or the storage backend's name.
+    pub backend: &'static str,
+    /// The serializer of stored values; `"none"` in memory, where values are
+    /// kept as they are.
+    pub serializer: &'static str,
+    /// Whether concurrent misses on one key run the body once.
+    pub single_flight: bool,
+    /// Whether `None` results are cached.
+    pub cache_none: bool,
+}
+
+/// What `#[ttl_cache]` writes down about a function. Not for direct use.
+#[doc(hidden)]
+pub struct SiteSpec {
+    pub identity: &'static str,
+    pub shared: bool,
+    pub version: u32,
+    pub typed: bool,
+    pub single_flight: bool,
+    pub cache_none: bool,
+    pub ttl: fn() -> Option<Duration>,
+    pub max_entries: fn() -> usize,
+    pub backend: Option<fn() -> Backend>,
+    pub serializer: fn() -> &'static str,
+}
+
+/// The cache of one `#[ttl_cache]` function: its counters, its entries and its
+/// settings. Every cached function has one; reach it through the function's
+/// wrapper (`price::cache()`, `Type::method_cache()`).
+///
+/// ```
+/// use cache_core::ttl_cache;
+///
+/// #[ttl_cache(ttl = 30)]
+/// fn square(x: u64) -> u64 {
+///     x * x
+/// }
+///
+/// square(3);
+/// square(3);
+/// let cache: &cache_core::CachedFn = square::cache();
+/// assert_eq!((cache.cache_info().hits, cache.cache_info().misses), (1, 1));
+/// cache.cache_clear();
+/// assert_eq!(cache.cache_info().current_size, 0);
+/// ```
+pub struct CachedFn {
+    spec: SiteSpec,
+    state: OnceLock<State>,
+}
+
+/// Settings evaluated on first use, and where the results live.
+struct State {
+    ttl: Option<Duration>,
+    max_entries: usize,
+    backend_name: &'static str,
+    place: Place,
+}
+
+enum Place {
+    Memory {
+        backend: MemoryBackend,
+        namespace: Arc<Namespace>,
+        /// The store of the first value type used: the only one, except for a
+        /// method of a generic impl whose return type names the impl's parameters.
+        first: OnceLock<TypedStore>,
+    },
+    Storage(storage::Stored),
+}
+
+impl CachedFn {
+    #[doc(hidden)]
+    pub const fn new(spec: SiteSpec) -> Self {
+        Self {
+            spec,
+            state: OnceLock::new(),
+        }
+    }
+
+    /// Counters and size (see [`CacheInfo`]). For a cache shared through an
+    /// `identifier`, the whole shared cache.
+    pub fn cache_info(&self) -> CacheInfo {
+        let state = self.state();
+        match &state.place {
+            Place::Memory { namespace, .. } => namespace.info(state.max_entries as u64),
+            Place::Storage(stored) => stored.info(&self.spec, state.max_entries as u64),
+        }
+    }
+
+    /// Removes every result and resets the counters. For a backend that can fail
+    /// (Redis, disk) a failure is counted in [`CacheInfo::backend_errors`]; use
+    /// [`try_cache_clear`](Self::try_cache_clear) to see it.
+    pub fn cache_clear(&self) {
+        let _ = self.try_cache_clear();
+    }
+
+    /// [`cache_clear`](Self::cache_clear), returning the backend's error.
+    ///
+    /// # Errors
+    ///
+    /// The [`BackendError`] of a storage backend that could not remove the
+    /// entries (the counters are reset anyway).
+    pub fn try_cache_clear(&self) -> Result<(), BackendError> {
+        match &self.state().place {
+            Place::Memory { namespace, .. } => {
+                namespace.clear();
+                Ok(())
+            }
+            Place::Storage(stored) => stored.clear(&self.spec),
+        }
+    }
+
+    /// The function's settings.
+    pub fn cache_parameters(&self) -> CacheParameters {
+        let state = self.state();
+        CacheParameters {
+            ttl: state.ttl,
+            max_entries: state.max_entries,
+            identifier: self.spec.identity.to_owned(),
+            version: self.spec.version,
+            typed: self.spec.typed,
+            backend: state.backend_name,
+            serializer: match state.place {
+                Place::Memory { .. } => "none",
+                Place::Storage(_) => (self.spec.serializer)(),
+            },
+            single_flight: self.spec.single_flight,
+            cache_none: self.spec.cache_none,
+        }
+    }
+
+    #[inline]
+    fn state(&self) -> &State {
+        match self.state.get() {
+            Some(state) => state,
+            None => self.init(),
+        }
+    }
+
+    #[cold]
+    fn init(&self) -> &State {
+        self.state.get_or_init(|| {
+            let spec = &self.spec;
+            let backend = spec
+                .backend
+                .map_or_else(|| Backend::Memory(MemoryBackend::default()), |make| make());
+            let backend_name = backend.name();
+            let place = match backend {
+                Backend::Memory(memory) => {
+                    let namespace = if spec.shared {
+                        memory.namespace(&format!("{}@{}", spec.identity, spec.version))
+                    } else {
+                        Arc::default()
+                    };
+                    Place::Memory {
+                        backend: memory,
+                        namespace,
+                        first: OnceLock::new(),
+                    }
+                }
+                Backend::Storage(storage) => Place::Storage(storage::Stored::new(storage)),
+            };
+            State {
+                ttl: (spec.ttl)(),
+                max_entries: (spec.max_entries)(),
+                backend_name,
+                place,
+            }
+        })
+    }
+
+    /// The in-memory store for values of type `V`; `None` for a storage backend.
+    #[inline]
+    fn memory_store<'a, K, V>(&self, state: &'a State) -> Option<StoreRef<'a, K, V>>
+    where
+        K: Eq + std::hash::Hash + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        let Place::Memory {
+            backend,
+            namespace,
+            first,
+        } = &state.place
+        else {
+            return None;
+        };
+        let make = || {
+            namespace.store(|| {
+                Store::<K, V>::new(Config {
+                    ttl: state.ttl,
+                    max_entries: state.max_entries,
+                    clock: backend.clock.clone(),
+                })
+            })
+        };
+        let typed = first.get_or_init(make);
+        if typed.type_id == TypeId::of::<Store<K, V>>() {
+            // Borrowed: a hit touches no reference count.
+            return typed.any.downcast_ref::<Store<K, V>>().map(StoreRef::First);
+        }
+        make()
+            .any
+            .downcast::<Store<K, V>>()
+            .ok()
+            .map(StoreRef::Other)
+    }
+
+    // ---- keys -------------------------------------------------------------
+
+    /// A key builder for the in-memory backend.
+    #[doc(hidden)]
+    #[inline]
+    pub fn mem_key(&self) -> ArgSink<MemKeyBuilder> {
+        ArgSink {
+            sink: MemKeyBuilder::new(),
+            typed: self.spec.typed,
+        }
+    }
+
+    /// A key builder for whichever backend this function uses.
+    #[doc(hidden)]
+    pub fn any_key(&self) -> ArgSink<AnyKeyBuilder> {
+        let sink = match &self.state().place {
+            Place::Memory { .. } => AnyKeyBuilder::Memory(MemKeyBuilder::new()),
+            Place::Storage(_) => AnyKeyBuilder::Digest(Box::new(storage::digest_builder(
+                self.spec.identity,
+                self.spec.version,
+            ))),
+        };
+        ArgSink {
+            sink,
+            typed: self.spec.typed,
+        }
+    }
+
+    // ---- calls, in memory -------------------------------------------------
+
+    /// Runs a sync body through the in-memory cache.
+    #[doc(hidden)]
+    #[inline]
+    pub fn memo<M, R>(&self, key: MemKey, body: impl FnOnce() -> R) -> R
+    where
+        M: Outcome<R>,
+    {
+        let state = self.state();
+        match self.memory_store::<MemKey, M::Stored>(state) {
+            Some(store) => memo_in::<M, R>(&store, self.spec.single_flight, key, body),
+            // Unreachable: `memo` is emitted only for the in-memory backend.
+            None => body(),
+        }
+    }
+
+    /// Runs an async body through the in-memory cache. The lookup happens before
+    /// the body's future is first polled; a hit never polls it.
+    #[doc(hidden)]
+    #[inline]
+    pub async fn memo_async<M, R, F>(&self, key: MemKey, body: F) -> R
+    where
+        M: Outcome<R>,
+        F: Future<Output = R>,
+    {
+        let state = self.state();
+        match self.memory_store::<MemKey, M::Stored>(state) {
+            Some(store) => {
+                memo_in_async::<M, R, F>(&store, self.spec.single_flight, key, body).await
+            }
+            None => body.await,
+        }
+    }
+}
+
+/// A memory store: the site's usual one (borrowed), or another value type's.
+enum StoreRef<'a, K, V> {
+    First(&'a Store<K, V>),
+    Other(Arc<Store<K, V>>),
+}
+
+impl<K, V> std::ops::Deref for StoreRef<'_, K, V> {
+    type Target = Store<K, V>;
+
+    #[inline]
+    fn deref(&self) -> &Store<K, V> {
+        match self {
+            Self::First(store) => store,
+            Self::Other(store) => store,
+        }
+    }
+}
+
+/// A sync call on a memory store: single-flight unless disabled.
+#[inline]
+fn memo_in<M, R>(
+    store: &Store<MemKey, M::Stored>,
+    single_flight: bool,
+    key: MemKey,
+    body: impl FnOnce() -> R,
+) -> R
+where
+    M: Outcome<R>,
+{
+    if single_flight {
+        return match store.try_get_with(key, || M::split(body())) {
+            Ok(stored) => M::join(stored),
+            Err(unstored) => unstored,
+        };
+    }
+    if let Some(stored) = store.get(&key) {
+        return M::join(stored);
+    }
+    store.stats.bump(Counter::Computations);
+    match M::split(body()) {
+        Ok(stored) => {
+            store.insert(key, stored.clone(), store.config.ttl);
+            M::join(stored)
+        }
+        Err(unstored) => unstored,
+    }
+}
+
+/// The async form of [`memo_in`].
+async fn memo_in_async<M, R, F>(
+    store: &Store<MemKey, M::Stored>,
+    single_flight: bool,
+    key: MemKey,
+    body: F,
+) -> R
+where
+    M: Outcome<R>,
+    F: Future<Output = R>,
+{
+    if single_flight {
+        let body = async move { M::split(body.await) };
+        return match store.try_get_with_async(key, body).await {
+            Ok(stored) => M::join(stored),
+            Err(unstored) => unstored,
+        };
+    }
+    if let Some(stored) = store.get(&key) {
+        return M::join(stored);
+    }
+    store.stats.bump(Counter::Computations);
+    match M::split(body.await) {
+        Ok(stored) => {
+            store.insert(key, stored.clone(), store.config.ttl);
+            M::join(stored)
+        }
+        Err(unstored) => unstored,
+    }
+}
+
+impl fmt::Debug for CachedFn {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CachedFn")
+            .field("identifier", &self.spec.identity)
+            .field("version", &self.spec.version)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<K, V> ErasedStore for Store<K, V>
+where
+    K: Eq + std::hash::Hash + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn clear(&self) {
+        Store::clear(self);
+    }
+
+    fn info(&self) -> CacheInfo {
+        Store::info(self)
+    }
+}
+
+/// Which results of a function are stored, and in what form. Chosen by the
+/// macro from the return type (and `cache_none`). Not for direct use.
+#[doc(hidden)]
+pub trait Outcome<R> {
+    /// What is stored.
+    type Stored: Clone + Send + Sync + 'static;
+    /// The part to store, or the whole result when it is not stored.
+    fn split(result: R) -> Result<Self::Stored, R>;
+    /// The result a stored value stands for.
+    fn join(stored: Self::Stored) -> R;
+}
+
+/// Every result is stored.
+#[doc(hidden)]
+pub struct Always;
+
+impl<R: Clone + Send + Sync + 'static> Outcome<R> for Always {
+    type Stored = R;
+    #[inline]
+    fn split(result: R) -> Result<R, R> {
+        Ok(result)
+    }
+    #[inline]
+    fn join(stored: R) -> R {
+        stored
+    }
+}
+
+/// `Ok` values are stored; errors never are.
+#[doc(hidden)]
+pub struct OkOnly;
+
+impl<T: Clone + Send + Sync + 'static, E> Outcome<Result<T, E>> for OkOnly {
+    type Stored = T;
+    #[inline]
+    fn split(result: Result<T, E>) -> Result<T, Result<T, E>> {
+        result.map_err(Err)
+    }
+    #[inline]
+    fn join(stored: T) -> Result<T, E> {
+        Ok(stored)
+    }
+}
+
+/// `Some` values are stored; `None` is not (`cache_none = false`).
+#[doc(hidden)]
+pub struct SomeOnly;
+
+impl<T: Clone + Send + Sync + 'static> Outcome<Option<T>> for SomeOnly {
+    type Stored = T;
+    #[inline]
+    fn split(result: Option<T>) -> Result<T, Option<T>> {
+        result.ok_or(None)
+    }
+    #[inline]
+    fn join(stored: T) -> Option<T> {
+        Some(stored)
+    }
+}
+
+/// Collects a call's arguments into a key, one argument at a time (no tuple
+/// around them, so an argument without `PersistentHash` is reported on itself).
+/// Not for direct use.
+#[doc(hidden)]
+pub struct ArgSink<S> {
+    sink: S,
+    typed: bool,
+}
+
+impl<S: HashSink> ArgSink<S> {
+    /// Adds one argument (its type first, when the cache is `typed`).
+    #[inline]
+    pub fn arg<T: PersistentHash + ?Sized>(&mut self, value: &T) {
+        if self.typed {
+            T::type_fingerprint(&mut self.sink);
+        }
+        value.persistent_hash(&mut self.sink);
+    }
+}
+
+impl ArgSink<MemKeyBuilder> {
+    /// The finished in-memory key.
+    #[inline]
+    pub fn finish(self) -> MemKey {
+        self.sink.finish()
+    }
+}
+
+impl ArgSink<AnyKeyBuilder> {
+    /// The finished key.
+    pub fn finish(self) -> AnyKey {
+        match self.sink {
+            AnyKeyBuilder::Memory(builder) => AnyKey::Memory(builder.finish()),
+            AnyKeyBuilder::Digest(hasher) => {
+                AnyKey::Digest(crate::Digest(*hasher.finalize().as_bytes()))
+            }
+        }
+    }
+}
+
+/// A key builder for either kind of backend. Not for direct use.
+#[doc(hidden)]
+pub enum AnyKeyBuilder {
+    Memory(MemKeyBuilder),
+    Digest(Box<blake3::Hasher>),
+}
+
+impl HashSink for AnyKeyBuilder {
+    fn write(&mut self, bytes: &[u8]) {
+        match self {
+            Self::Memory(builder) => builder.write(bytes),
+            Self::Digest(hasher) => HashSink::write(&mut **hasher, bytes),
+        }
+    }
+}
+
+/// A key for either kind of backend. Not for direct use.
+#[doc(hidden)]
+pub enum AnyKey {
+    Memory(MemKey),
+    Digest(crate::Digest),
+}

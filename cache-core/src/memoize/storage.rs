@@ -1,0 +1,288 @@
+//! Cached functions on a [`StorageBackend`]: serialized values in the checked
+//! envelope, failures as counted misses, single-flight within the process.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::backend::Namespace;
+use super::{AnyKey, CachedFn, Outcome, Place, SiteSpec, StorageBackend, StorageKey, memo_in};
+use super::{BackendError, memo_in_async};
+use crate::codec::{Codec, Serializer};
+use crate::engine::{Config, Store};
+use crate::hash::{Digest, KEY_CONTEXT, MemKey, PersistentHash};
+use crate::stats::{CacheInfo, Counter, Stats};
+
+/// Flights in progress are kept this many at most (finished ones expire at once).
+const FLIGHT_SLOTS: usize = 4_096;
+
+/// The storage side of a cached function.
+pub(super) struct Stored {
+    backend: Arc<dyn StorageBackend>,
+    stats: Stats,
+    /// In-process single-flight: one `Store<Digest, V>` per value type whose
+    /// entries expire as soon as they are written, so it holds only flights.
+    flights: Namespace,
+}
+
+/// The blake3 hasher every persistent key of `identity`/`version` starts from.
+pub(super) fn digest_builder(identity: &str, version: u32) -> blake3::Hasher {
+    let mut hasher = blake3::Hasher::new_derive_key(KEY_CONTEXT);
+    identity.persistent_hash(&mut hasher);
+    version.persistent_hash(&mut hasher);
+    hasher
+}
+
+/// The envelope's schema id for values of type `V`: 64 bits of blake3 over the
+/// type's name, so a value stored by a function returning another type is a
+/// decode error (a miss), not a misread.
+fn schema_id<V>() -> u64 {
+    let digest = blake3::hash(std::any::type_name::<V>().as_bytes());
+    let mut id = [0; 8];
+    id.copy_from_slice(&digest.as_bytes()[..8]);
+    u64::from_le_bytes(id)
+}
+
+impl Stored {
+    pub(super) fn new(backend: Arc<dyn StorageBackend>) -> Self {
+        Self {
+            backend,
+            stats: Stats::new(),
+            flights: Namespace::default(),
+        }
+    }
+
+    pub(super) fn info(&self, spec: &SiteSpec, max_entries: u64) -> CacheInfo {
+        let size = self.backend.len(spec.identity).unwrap_or_else(|_| {
+            self.stats.bump(Counter::BackendErrors);
+            0
+        });
+        CacheInfo::from_counts(self.stats.snapshot(), size, max_entries)
+    }
+
+    pub(super) fn clear(&self, spec: &SiteSpec) -> Result<(), BackendError> {
+        let result = self.backend.clear(spec.identity);
+        self.stats.reset();
+        if result.is_err() {
+            self.stats.bump(Counter::BackendErrors);
+        }
+        result
+    }
+
+    fn codec<V, S: Serializer + Default>(&self) -> Codec<S> {
+        let codec = Codec::new(S::default(), schema_id::<V>());
+        match self.backend.mac_key() {
+            Some(key) => codec.with_mac_key(key),
+            None => codec,
+        }
+    }
+
+    fn flight_store<V: Clone + Send + Sync + 'static>(&self) -> Option<Arc<Store<Digest, V>>> {
+        let typed = self.flights.store(|| {
+            Store::<Digest, V>::new(Config {
+                ttl: Some(Duration::ZERO),
+                max_entries: FLIGHT_SLOTS,
+                clock: crate::clock::Clock::System,
+            })
+        });
+        typed.any.downcast::<Store<Digest, V>>().ok()
+    }
+
+    /// The decoded value stored under `key`; failures are counted misses.
+    fn decode<V: DeserializeOwned, S: Serializer>(
+        &self,
+        codec: &Codec<S>,
+        read: Result<Option<Vec<u8>>, BackendError>,
+    ) -> Option<V> {
+        match read {
+            Ok(Some(bytes)) => match codec.decode_value(&bytes) {
+                Ok(value) => Some(value),
+                Err(_) => {
+                    self.stats.bump(Counter::DecodeErrors);
+                    None
+                }
+            },
+            Ok(None) => None,
+            Err(_) => {
+                self.stats.bump(Counter::BackendErrors);
+                None
+            }
+        }
+    }
+
+    fn encode<V: Serialize, S: Serializer>(&self, codec: &Codec<S>, value: &V) -> Option<Vec<u8>> {
+        match codec.encode_value(value) {
+            Ok(bytes) => Some(bytes),
+            Err(_) => {
+                // A value the serializer cannot represent is returned, not stored.
+                self.stats.bump(Counter::DecodeErrors);
+                None
+            }
+        }
+    }
+
+    fn count_write(&self, written: Result<(), BackendError>) {
+        if written.is_err() {
+            self.stats.bump(Counter::BackendErrors);
+        }
+    }
+
+    /// Read, else compute and write. `Err` carries a result that is not stored.
+    fn lookup<M, S, R>(
+        &self,
+        key: &StorageKey<'_>,
+        ttl: Option<Duration>,
+        body: impl FnOnce() -> R,
+    ) -> Result<M::Stored, R>
+    where
+        M: Outcome<R>,
+        M::Stored: Serialize + DeserializeOwned,
+        S: Serializer + Default,
+    {
+        let codec = self.codec::<M::Stored, S>();
+        if let Some(value) = self.decode(&codec, self.backend.get(key)) {
+            self.stats.bump(Counter::Hits);
+            return Ok(value);
+        }
+        self.stats.bump(Counter::Misses);
+        self.stats.bump(Counter::Computations);
+        let stored = M::split(body())?;
+        if let Some(bytes) = self.encode(&codec, &stored) {
+            self.count_write(self.backend.set(key, &bytes, ttl));
+        }
+        Ok(stored)
+    }
+
+    /// The async form of [`lookup`](Self::lookup).
+    async fn lookup_async<M, S, R, F>(
+        &self,
+        key: &StorageKey<'_>,
+        ttl: Option<Duration>,
+        body: F,
+    ) -> Result<M::Stored, R>
+    where
+        M: Outcome<R>,
+        M::Stored: Serialize + DeserializeOwned,
+        S: Serializer + Default,
+        F: Future<Output = R>,
+    {
+        let codec = self.codec::<M::Stored, S>();
+        let read = self.backend.get_async(key).await;
+        if let Some(value) = self.decode(&codec, read) {
+            self.stats.bump(Counter::Hits);
+            return Ok(value);
+        }
+        self.stats.bump(Counter::Misses);
+        self.stats.bump(Counter::Computations);
+        let stored = M::split(body.await)?;
+        if let Some(bytes) = self.encode(&codec, &stored) {
+            let written = self.backend.set_async(key, &bytes, ttl).await;
+            self.count_write(written);
+        }
+        Ok(stored)
+    }
+}
+
+impl CachedFn {
+    fn storage_key(&self, digest: Digest) -> StorageKey<'static> {
+        StorageKey {
+            namespace: self.spec.identity,
+            version: self.spec.version,
+            digest,
+        }
+    }
+
+    /// Runs a sync body through whichever backend this function uses.
+    #[doc(hidden)]
+    pub fn stored<M, S, R>(&self, key: AnyKey, body: impl FnOnce() -> R) -> R
+    where
+        M: Outcome<R>,
+        M::Stored: Serialize + DeserializeOwned,
+        S: Serializer + Default,
+    {
+        let state = self.state();
+        let single_flight = self.spec.single_flight;
+        match (key, &state.place) {
+            (AnyKey::Memory(key), Place::Memory { .. }) => {
+                match self.memory_store::<MemKey, M::Stored>(state) {
+                    Some(store) => memo_in::<M, R>(&store, single_flight, key, body),
+                    None => body(),
+                }
+            }
+            (AnyKey::Digest(digest), Place::Storage(stored)) => {
+                let key = self.storage_key(digest);
+                let lookup = || stored.lookup::<M, S, R>(&key, state.ttl, body);
+                let flights = single_flight
+                    .then(|| stored.flight_store::<M::Stored>())
+                    .flatten();
+                let result = match flights {
+                    Some(flights) => {
+                        let mut led = false;
+                        let result = flights.try_get_with(digest, || {
+                            led = true;
+                            lookup()
+                        });
+                        if !led {
+                            // Waited for another caller's computation.
+                            stored.stats.bump(Counter::Misses);
+                        }
+                        result
+                    }
+                    None => lookup(),
+                };
+                result.map_or_else(|unstored| unstored, M::join)
+            }
+            // A key is built from the same state it is used with.
+            _ => body(),
+        }
+    }
+
+    /// Runs an async body through whichever backend this function uses.
+    #[doc(hidden)]
+    pub async fn stored_async<M, S, R, F>(&self, key: AnyKey, body: F) -> R
+    where
+        M: Outcome<R>,
+        M::Stored: Serialize + DeserializeOwned,
+        S: Serializer + Default,
+        F: Future<Output = R>,
+    {
+        let state = self.state();
+        let single_flight = self.spec.single_flight;
+        match (key, &state.place) {
+            (AnyKey::Memory(key), Place::Memory { .. }) => {
+                match self.memory_store::<MemKey, M::Stored>(state) {
+                    Some(store) => memo_in_async::<M, R, F>(&store, single_flight, key, body).await,
+                    None => body.await,
+                }
+            }
+            (AnyKey::Digest(digest), Place::Storage(stored)) => {
+                let key = self.storage_key(digest);
+                let lookup = stored.lookup_async::<M, S, R, F>(&key, state.ttl, body);
+                let flights = single_flight
+                    .then(|| stored.flight_store::<M::Stored>())
+                    .flatten();
+                let result = match flights {
+                    Some(flights) => {
+                        let led = std::sync::atomic::AtomicBool::new(false);
+                        let result = flights
+                            .try_get_with_async(digest, async {
+                                led.store(true, std::sync::atomic::Ordering::Relaxed);
+                                lookup.await
+                            })
+                            .await;
+                        if !led.load(std::sync::atomic::Ordering::Relaxed) {
+                            stored.stats.bump(Counter::Misses);
+                        }
+                        result
+                    }
+                    None => lookup.await,
+                };
+                result.map_or_else(|unstored| unstored, M::join)
+            }
+            _ => body.await,
+        }
+    }
+}
