@@ -3,15 +3,20 @@
 //! `gate <candidate> <ops>` warms 10,000 keys then performs `ops` hits. Running it
 //! under `valgrind --tool=callgrind` for two values of `ops` and dividing the
 //! difference of the totals by the difference of `ops` gives instructions per hit,
-//! free of setup costs. Candidates: `dashmap`, `ours`, `ours-memkey`.
+//! free of setup costs. Candidates: `dashmap`, `ours`, `ours-memkey`, `ours-macro`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use cache_core::{Cache, MemKey};
+use cache_core::{Cache, MemKey, ttl_cache};
 
 const KEYS: u64 = 10_000;
+
+#[ttl_cache(ttl = 3600, max_entries = 20_000)]
+fn cached_fn(k: u64) -> u64 {
+    k
+}
 
 fn main() {
     let args: Vec<String> = std::env::args()
@@ -51,6 +56,14 @@ fn main() {
             (0..KEYS).for_each(|k| cache.insert(MemKey::of(&k), k));
             for i in 0..ops {
                 acc = acc.wrapping_add(cache.get(&MemKey::of(&keys(i))).unwrap());
+            }
+        }
+        "ours-macro" => {
+            (0..KEYS).for_each(|k| {
+                cached_fn(k);
+            });
+            for i in 0..ops {
+                acc = acc.wrapping_add(cached_fn(keys(i)));
             }
         }
         other => panic!("unknown candidate {other}"),

@@ -9,7 +9,7 @@ use std::hint::black_box;
 use std::time::Duration;
 
 use cache_bench::{Candidate, Measured, Plan, Target, measure, report};
-use cache_core::{Cache, MemKey};
+use cache_core::{Cache, MemKey, ttl_cache};
 use cached::proc_macro::{cached, concurrent_cached};
 
 const KEYS: u64 = 10_000;
@@ -43,6 +43,21 @@ fn cached_concurrent_ttl(k: u64) -> u64 {
 
 #[cached]
 async fn cached_async(k: u64) -> u64 {
+    body(k)
+}
+
+#[ttl_cache(ttl = 3600, max_entries = 20_000)]
+fn ours_macro_ttl(k: u64) -> u64 {
+    body(k)
+}
+
+#[ttl_cache(ttl = None, max_entries = 20_000)]
+fn ours_macro(k: u64) -> u64 {
+    body(k)
+}
+
+#[ttl_cache(ttl = 3600, max_entries = 20_000)]
+async fn ours_macro_async(k: u64) -> u64 {
     body(k)
 }
 
@@ -99,6 +114,8 @@ impl Peers {
             cached_ttl(k);
             cached_concurrent(k);
             cached_concurrent_ttl(k);
+            ours_macro_ttl(k);
+            ours_macro(k);
         }
         Peers { std, ..p }
     }
@@ -121,6 +138,7 @@ fn sync_candidates(p: &Peers, ttl: bool) -> Vec<Candidate<'_>> {
             Candidate::per_key("ours MemKey get", |k| {
                 p.ours_memkey_ttl.get(&MemKey::of(&k)).unwrap()
             }),
+            Candidate::per_key("ours #[ttl_cache]", ours_macro_ttl),
             Candidate::per_key("cached #[cached(ttl_secs)]", cached_ttl),
             Candidate::per_key(
                 "cached #[concurrent_cached(ttl_secs)]",
@@ -137,6 +155,7 @@ fn sync_candidates(p: &Peers, ttl: bool) -> Vec<Candidate<'_>> {
             Candidate::per_key("ours MemKey get", |k| {
                 p.ours_memkey.get(&MemKey::of(&k)).unwrap()
             }),
+            Candidate::per_key("ours #[ttl_cache]", ours_macro),
             Candidate::per_key("moka get", |k| p.moka.get(&k).unwrap()),
         ]);
     }
@@ -170,6 +189,8 @@ fn h1(p: &Peers) -> (Measured, String) {
     let targets = [
         Target::at_most(&m, "ours get_or_insert_with", "DashMap get", 1.5),
         Target::at_most(&m, "ours MemKey get", "DashMap get", 1.5),
+        Target::at_most(&m, "ours #[ttl_cache]", "DashMap get", 1.5),
+        Target::faster_by(&m, "ours #[ttl_cache]", "cached #[cached(ttl_secs)]", 2.5),
         Target::faster_by(
             &m,
             "ours get_or_insert_with",
@@ -195,6 +216,7 @@ fn h1b(p: &Peers) -> String {
     let targets = [
         Target::at_most(&m, "ours get_or_insert_with", "cached #[cached]", 1.3),
         Target::at_most(&m, "ours MemKey get", "cached #[cached]", 1.3),
+        Target::at_most(&m, "ours #[ttl_cache]", "cached #[cached]", 1.3),
     ];
     report(
         "H1b",
@@ -213,8 +235,13 @@ fn h2(p: &Peers, one_thread: &Measured) -> String {
         // Throughput ≥ 1.3× means cost per op ≤ 1/1.3.
         Target::faster_by(&m, "ours get_or_insert_with", "cached #[cached]", 1.3),
         Target::faster_by(&m, "ours MemKey get", "cached #[cached]", 1.3),
+        Target::faster_by(&m, "ours #[ttl_cache]", "cached #[cached]", 1.3),
     ];
-    for name in ["ours get_or_insert_with", "ours MemKey get"] {
+    for name in [
+        "ours get_or_insert_with",
+        "ours MemKey get",
+        "ours #[ttl_cache]",
+    ] {
         targets.push(Target {
             what: format!("{name}: 2-thread aggregate ns/op / 1-thread ns/op"),
             measured: m.ns(name) / one_thread.ns(name),
@@ -248,6 +275,7 @@ fn a1(p: &Peers) -> String {
             moka_future.insert(k, body(k)).await;
             quick.insert(k, body(k));
             cached_async(k).await;
+            ours_macro_async(k).await;
         }
     });
     async fn dashmap_get(map: &dashmap::DashMap<u64, u64, Fold>, k: u64) -> u64 {
@@ -273,6 +301,15 @@ fn a1(p: &Peers) -> String {
                             .get_or_insert_with_async(k, async move { body(k) })
                             .await,
                     );
+                }
+                acc
+            })
+        }),
+        Candidate::whole("ours #[ttl_cache] async fn", |keys| {
+            rt.block_on(async {
+                let mut acc = 0u64;
+                for &k in keys {
+                    acc = acc.wrapping_add(ours_macro_async(k).await);
                 }
                 acc
             })
@@ -319,6 +356,8 @@ fn a1(p: &Peers) -> String {
         ),
         Target::faster_by(&m, "ours get_or_insert_with_async", "cached async", 4.0),
         Target::faster_by(&m, "ours get_or_insert_with_async", "moka::future get", 8.0),
+        Target::at_most(&m, "ours #[ttl_cache] async fn", "DashMap in async fn", 2.0),
+        Target::faster_by(&m, "ours #[ttl_cache] async fn", "cached async", 4.0),
     ];
     report(
         "A1",

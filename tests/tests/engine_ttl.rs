@@ -276,3 +276,22 @@ fn r13_concurrent_misses_on_an_expired_key_recompute_once() {
         (1, 1, 1)
     );
 }
+
+/// A zero TTL stores nothing: a computed value is returned (and shared with
+/// concurrent waiters) but is never served afterwards, not even within the
+/// clock's 1 ms tick.
+#[test]
+fn zero_ttl_loads_are_never_stored() {
+    let cache: Cache<u64, u64> = Cache::builder().ttl(Duration::ZERO).build();
+    let runs = AtomicUsize::new(0);
+    for _ in 0..3 {
+        let value = cache.get_or_insert_with(7, || {
+            runs.fetch_add(1, Ordering::SeqCst);
+            49
+        });
+        assert_eq!(value, 49);
+    }
+    assert_eq!(runs.load(Ordering::SeqCst), 3);
+    assert_eq!(cache.len(), 0);
+    assert_eq!(cache.info().computations, 3);
+}

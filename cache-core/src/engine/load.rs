@@ -95,6 +95,16 @@ where
     /// replaced meanwhile: a `clear` or `insert` during the computation wins) and
     /// hands the value to the waiters.
     fn complete(&self, key: K, flight: &Arc<Flight<V>>, value: V) {
+        if self.config.ttl.is_some_and(|ttl| ttl.is_zero()) {
+            // A zero TTL stores nothing: the flight only shares the value with
+            // its waiters (the storage backends' in-process single-flight).
+            self.map.remove_if_sync(
+                &key,
+                |slot| matches!(slot, Slot::Loading(f) if Arc::ptr_eq(f, flight)),
+            );
+            flight.finish(value);
+            return;
+        }
         let expires_at = self.config.clock.expiry_after(self.config.ttl);
         let ring = self.ring_of(&key);
         let mut stored = false;

@@ -16,15 +16,15 @@ use crate::engine::{Config, Store};
 use crate::hash::{Digest, KEY_CONTEXT, MemKey, PersistentHash};
 use crate::stats::{CacheInfo, Counter, Stats};
 
-/// Flights in progress are kept this many at most (finished ones expire at once).
+/// The bound of the flight store (it holds only computations in progress).
 const FLIGHT_SLOTS: usize = 4_096;
 
 /// The storage side of a cached function.
 pub(super) struct Stored {
     backend: Arc<dyn StorageBackend>,
     stats: Stats,
-    /// In-process single-flight: one `Store<Digest, V>` per value type whose
-    /// entries expire as soon as they are written, so it holds only flights.
+    /// In-process single-flight: one `Store<Digest, V>` per value type with a
+    /// zero TTL, which stores nothing and so holds only flights in progress.
     flights: Namespace,
 }
 
