@@ -667,3 +667,49 @@ fn concurrent_callers_on_one_cold_key_compute_once() {
     assert_eq!(info.current_size, 1);
     assert_eq!(values, vec![9_000; CALLERS]);
 }
+
+#[ttl_cache(identifier = "behaviour-shared-bound", max_entries = 5, ttl = 7)]
+fn bound_first(x: u64) -> u64 {
+    x
+}
+
+#[ttl_cache(identifier = "behaviour-shared-bound", max_entries = 500, ttl = 70)]
+fn bound_second(x: u64) -> u64 {
+    x
+}
+
+/// The first function to touch a shared cache decides its TTL and bound, and
+/// every function sharing it reports (and gets) those settings.
+#[test]
+fn shared_identifier_reports_the_settings_in_force() {
+    bound_first(0);
+    for x in 0..50 {
+        bound_second(x);
+    }
+    for info in [bound_first::cache_info(), bound_second::cache_info()] {
+        assert_eq!(info.max_entries, 5);
+        assert!(info.current_size <= 5, "{info:?}");
+    }
+    let second = bound_second::cache_parameters();
+    assert_eq!(
+        (second.max_entries, second.ttl),
+        (5, Some(Duration::from_secs(7)))
+    );
+}
+
+#[ttl_cache(key = *id)]
+fn with_scratch(id: &u32, scratch: &mut Vec<u32>) -> u32 {
+    scratch.push(*id);
+    *id * 2
+}
+
+/// With `key = …` the arguments are not part of the key, so a `&mut` argument
+/// needs no `skip`.
+#[test]
+fn key_expression_allows_mut_arguments() {
+    let mut scratch = Vec::new();
+    assert_eq!(with_scratch(&4, &mut scratch), 8);
+    assert_eq!(with_scratch(&4, &mut scratch), 8);
+    assert_eq!(scratch, [4], "the second call is a hit");
+    assert_eq!(with_scratch::cache_info().hits, 1);
+}

@@ -163,14 +163,20 @@ impl MemoryBackend {
         }
     }
 
-    /// The shared cache named `name` (created on first use).
-    pub(crate) fn namespace(&self, name: &str) -> Arc<Namespace> {
+    /// The shared cache named `name`, created on first use with `settings`
+    /// (the TTL and the bound): the first function to touch a shared cache
+    /// decides them.
+    pub(crate) fn namespace(&self, name: &str, settings: Settings) -> Arc<Namespace> {
         let mut shared = self
             .registry
             .shared
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        Arc::clone(shared.entry(name.to_owned()).or_default())
+        Arc::clone(
+            shared
+                .entry(name.to_owned())
+                .or_insert_with(|| Arc::new(Namespace::new(settings))),
+        )
     }
 }
 
@@ -197,10 +203,13 @@ struct Registry {
     shared: Mutex<HashMap<String, Arc<Namespace>>>,
 }
 
+/// The TTL and the bound of an in-memory cache.
+pub(crate) type Settings = (Option<Duration>, usize);
+
 /// The stores of one in-memory cache: one per stored value type (functions
 /// sharing an `identifier` usually return the same type and share one store).
-#[derive(Default)]
 pub(crate) struct Namespace {
+    pub(crate) settings: Settings,
     stores: Mutex<Vec<TypedStore>>,
 }
 
@@ -229,6 +238,13 @@ pub(crate) trait ErasedStore: Send + Sync {
 }
 
 impl Namespace {
+    pub(crate) fn new(settings: Settings) -> Self {
+        Self {
+            settings,
+            stores: Mutex::default(),
+        }
+    }
+
     /// The store of type `S`, made by `make` if there is none yet.
     pub(crate) fn store<S>(&self, make: impl FnOnce() -> Arc<S>) -> TypedStore
     where

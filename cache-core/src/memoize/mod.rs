@@ -192,24 +192,29 @@ impl CachedFn {
                 .backend
                 .map_or_else(|| Backend::Memory(MemoryBackend::default()), |make| make());
             let backend_name = backend.name();
-            let place = match backend {
+            let settings = ((spec.ttl)(), (spec.max_entries)());
+            let (place, (ttl, max_entries)) = match backend {
                 Backend::Memory(memory) => {
                     let namespace = if spec.shared {
-                        memory.namespace(&format!("{}@{}", spec.identity, spec.version))
+                        memory.namespace(&format!("{}@{}", spec.identity, spec.version), settings)
                     } else {
-                        Arc::default()
+                        Arc::new(Namespace::new(settings))
                     };
-                    Place::Memory {
+                    let settings = namespace.settings;
+                    let place = Place::Memory {
                         backend: memory,
                         namespace,
                         first: OnceLock::new(),
-                    }
+                    };
+                    (place, settings)
                 }
-                Backend::Storage(storage) => Place::Storage(storage::Stored::new(storage)),
+                Backend::Storage(storage) => {
+                    (Place::Storage(storage::Stored::new(storage)), settings)
+                }
             };
             State {
-                ttl: (spec.ttl)(),
-                max_entries: (spec.max_entries)(),
+                ttl,
+                max_entries,
                 backend_name,
                 place,
             }

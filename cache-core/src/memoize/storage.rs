@@ -51,7 +51,7 @@ impl Stored {
         Self {
             backend,
             stats: Stats::new(),
-            flights: Namespace::default(),
+            flights: Namespace::new((Some(Duration::ZERO), FLIGHT_SLOTS)),
         }
     }
 

@@ -91,7 +91,8 @@ impl Function {
             }
         };
 
-        let skipped = |name: &str| args.skip.iter().any(|s| s == name);
+        // With `key = …` no argument is part of the key.
+        let skipped = |name: &str| args.key.is_some() || args.skip.iter().any(|s| s == name);
         let mut key_parts = Vec::new();
         let mut has_receiver = false;
         let mut names: Vec<String> = Vec::new();
@@ -121,6 +122,9 @@ impl Function {
                         _ => None,
                     };
                     let Some(ident) = ident else {
+                        if args.key.is_some() {
+                            continue;
+                        }
                         errors.push(syn::Error::new_spanned(
                             &pat_type.pat,
                             "`#[ttl_cache]` needs a name for each argument: \
