@@ -112,7 +112,7 @@ enum Place {
         /// method of a generic impl whose return type names the impl's parameters.
         first: OnceLock<TypedStore>,
     },
-    Storage(storage::Stored),
+    Storage(Box<storage::Stored>),
 }
 
 impl CachedFn {
@@ -208,9 +208,10 @@ impl CachedFn {
                     };
                     (place, settings)
                 }
-                Backend::Storage(storage) => {
-                    (Place::Storage(storage::Stored::new(storage)), settings)
-                }
+                Backend::Storage(storage) => (
+                    Place::Storage(Box::new(storage::Stored::new(storage))),
+                    settings,
+                ),
             };
             State {
                 ttl,

@@ -127,7 +127,7 @@ impl Args {
                 self.version = match &expr {
                     Expr::Lit(ExprLit {
                         lit: Lit::Int(int), ..
-                    }) => int.base10_parse::<u32>()?,
+                    }) if !is_negative(int.base10_digits()) => int.base10_parse::<u32>()?,
                     _ => {
                         return Err(syn::Error::new_spanned(
                             expr,
@@ -245,6 +245,12 @@ fn lit_str(expr: Expr, expected: &str) -> syn::Result<LitStr> {
 fn ttl(expr: Expr) -> syn::Result<Ttl> {
     match &expr {
         Expr::Lit(ExprLit { lit, .. }) => match lit {
+            Lit::Int(int) if is_negative(int.base10_digits()) => {
+                Err(syn::Error::new(int.span(), "ttl must not be negative"))
+            }
+            Lit::Float(float) if is_negative(float.base10_digits()) => {
+                Err(syn::Error::new(float.span(), "ttl must not be negative"))
+            }
             Lit::Int(int) => {
                 let secs = int
                     .base10_parse::<u64>()
@@ -281,6 +287,12 @@ fn max_entries(expr: Expr) -> syn::Result<Expr> {
         Expr::Lit(ExprLit {
             lit: Lit::Int(int), ..
         }) => {
+            if is_negative(int.base10_digits()) {
+                return Err(syn::Error::new(
+                    int.span(),
+                    "max_entries must not be negative",
+                ));
+            }
             int.base10_parse::<usize>()?;
             Ok(expr)
         }
@@ -297,4 +309,10 @@ fn max_entries(expr: Expr) -> syn::Result<Expr> {
         )),
         _ => Ok(expr),
     }
+}
+
+/// A literal's digits with a sign: syn reads `-5` as one literal when it ends
+/// the attribute, and as a negation followed by `5` otherwise.
+fn is_negative(digits: &str) -> bool {
+    digits.starts_with('-')
 }

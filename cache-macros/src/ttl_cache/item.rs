@@ -150,9 +150,14 @@ impl Function {
                             ));
                         }
                     }
+                    // The whole write carries the type's span, so a missing
+                    // `PersistentHash` is reported on the argument's type.
+                    let span = pat_type.ty.span();
+                    let mut ident = ident.clone();
+                    ident.set_span(span);
                     key_parts.push(KeyPart {
                         tokens: ident.to_token_stream(),
-                        span: pat_type.ty.span(),
+                        span,
                     });
                 }
             }

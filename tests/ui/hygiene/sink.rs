@@ -1,0 +1,12 @@
+//! The body cannot see the expansion's `__ttl_cache_sink` binding.
+use cache_core::ttl_cache;
+
+#[ttl_cache]
+fn f(x: u64) -> u64 {
+    let _ = __ttl_cache_sink;
+    x
+}
+
+fn main() {
+    f(1);
+}
