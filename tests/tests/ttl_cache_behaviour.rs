@@ -713,3 +713,31 @@ fn key_expression_allows_mut_arguments() {
     assert_eq!(scratch, [4], "the second call is a hit");
     assert_eq!(with_scratch::cache_info().hits, 1);
 }
+
+/// Hashes as a `u64` but cannot be cloned, and counts how often it is hashed.
+struct NotClone(u64, &'static AtomicUsize);
+
+impl cache_core::PersistentHash for NotClone {
+    fn persistent_hash<S: cache_core::HashSink + ?Sized>(&self, sink: &mut S) {
+        self.1.fetch_add(1, Ordering::SeqCst);
+        self.0.persistent_hash(sink);
+    }
+}
+
+static NOT_CLONE_HASHES: AtomicUsize = AtomicUsize::new(0);
+
+#[ttl_cache]
+fn owned_not_clone(arg: NotClone, by_ref: &NotClone) -> u64 {
+    arg.0 + by_ref.0
+}
+
+/// Arguments are hashed by reference, never cloned: a by-value argument that is
+/// not `Clone` works, and each argument is hashed exactly once per call.
+#[test]
+fn arguments_are_hashed_by_reference_once_per_call() {
+    let other = NotClone(2, &NOT_CLONE_HASHES);
+    assert_eq!(owned_not_clone(NotClone(1, &NOT_CLONE_HASHES), &other), 3);
+    assert_eq!(owned_not_clone(NotClone(1, &NOT_CLONE_HASHES), &other), 3);
+    assert_eq!(NOT_CLONE_HASHES.load(Ordering::SeqCst), 4);
+    assert_eq!(owned_not_clone::cache_info().hits, 1);
+}
