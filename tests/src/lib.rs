@@ -2,6 +2,8 @@
 //! deterministic and a bug makes a test fail instead of hang.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod redis_server;
+
 use std::sync::{Condvar, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
