@@ -62,3 +62,31 @@ pub fn wait_until(mut condition: impl FnMut() -> bool) -> bool {
     }
     condition()
 }
+
+/// Polls `condition` (yielding to the runtime in between) until it holds or the
+/// real-time [`DEADLINE`] passes; returns whether it held.
+pub async fn wait_until_async(mut condition: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < DEADLINE {
+        if condition() {
+            return true;
+        }
+        tokio::task::yield_now().await;
+    }
+    condition()
+}
+
+/// The results of `tasks`, in order; panics if one panicked or if they are not
+/// all done within [`DEADLINE`] (a lost wake-up must fail, not hang).
+pub async fn join_within_deadline<T>(
+    tasks: impl IntoIterator<Item = tokio::task::JoinHandle<T>>,
+) -> Vec<T> {
+    let joined = tokio::time::timeout(DEADLINE, async {
+        let mut values = Vec::new();
+        for task in tasks {
+            values.push(task.await.expect("task panicked"));
+        }
+        values
+    });
+    joined.await.expect("tasks still pending at the deadline")
+}

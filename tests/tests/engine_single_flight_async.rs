@@ -15,10 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use cache_core::{AsyncDefaultMap, Cache};
+use cache_tests::{DEADLINE, join_within_deadline, wait_until_async};
 use tokio::sync::Notify;
-
-/// How long a test may wait before it fails (never reached when the engine works).
-const DEADLINE: Duration = Duration::from_secs(5);
 
 fn multi_thread_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
@@ -26,19 +24,6 @@ fn multi_thread_runtime() -> tokio::runtime::Runtime {
         .enable_all()
         .build()
         .unwrap()
-}
-
-/// Polls `condition` (yielding to the runtime in between) until it holds or the
-/// real-time [`DEADLINE`] passes; returns whether it held.
-async fn wait_until(mut condition: impl FnMut() -> bool) -> bool {
-    let start = Instant::now();
-    while start.elapsed() < DEADLINE {
-        if condition() {
-            return true;
-        }
-        tokio::task::yield_now().await;
-    }
-    condition()
 }
 
 /// R2: 1,000 tasks on a multi-thread runtime missing one cold key run the body
@@ -69,7 +54,7 @@ fn r2_thousand_tasks_on_one_cold_key_run_the_body_once() {
             .collect();
 
         // Tasks count their miss before they wait.
-        let all_missed = wait_until(|| cache.info().misses == TASKS as u64).await;
+        let all_missed = wait_until_async(|| cache.info().misses == TASKS as u64).await;
         gate.notify_one();
         assert!(
             all_missed,
@@ -77,15 +62,7 @@ fn r2_thousand_tasks_on_one_cold_key_run_the_body_once() {
             cache.info().misses
         );
 
-        let values = tokio::time::timeout(DEADLINE, async {
-            let mut values = Vec::with_capacity(TASKS);
-            for task in tasks {
-                values.push(task.await.unwrap());
-            }
-            values
-        })
-        .await
-        .expect("tasks still pending after 5 s");
+        let values = join_within_deadline(tasks).await;
 
         assert_eq!(
             bodies.load(Ordering::SeqCst),
@@ -136,13 +113,7 @@ fn r3_cold_keys_load_in_parallel_async() {
                 })
             })
             .collect();
-        tokio::time::timeout(DEADLINE, async {
-            for task in tasks {
-                task.await.unwrap();
-            }
-        })
-        .await
-        .expect("tasks still pending");
+        join_within_deadline(tasks).await;
         let elapsed = start.elapsed();
 
         eprintln!(
@@ -182,7 +153,7 @@ async fn r5_cancelled_leader_hands_over_to_one_waiter() {
     });
     // The leader owns the key before any waiter arrives.
     assert!(
-        wait_until(|| cache.info().computations == 1).await,
+        wait_until_async(|| cache.info().computations == 1).await,
         "the leader never started"
     );
 
@@ -200,7 +171,7 @@ async fn r5_cancelled_leader_hands_over_to_one_waiter() {
             })
         })
         .collect();
-    assert!(wait_until(|| cache.info().misses == WAITERS as u64 + 1).await);
+    assert!(wait_until_async(|| cache.info().misses == WAITERS as u64 + 1).await);
 
     // Paused time: the runtime jumps to the leader's 10 ms timeout as soon as every
     // task is idle, so the cancellation happens while all 8 wait.
@@ -249,7 +220,7 @@ async fn r5_failing_async_leader_hands_over_to_one_waiter() {
                 .await
         }
     });
-    assert!(wait_until(|| cache.info().computations == 1).await);
+    assert!(wait_until_async(|| cache.info().computations == 1).await);
     let waiters: Vec<_> = (0..4)
         .map(|_| {
             let cache = cache.clone();
@@ -260,7 +231,7 @@ async fn r5_failing_async_leader_hands_over_to_one_waiter() {
             })
         })
         .collect();
-    assert!(wait_until(|| cache.info().misses == 5).await);
+    assert!(wait_until_async(|| cache.info().misses == 5).await);
 
     let (leader, values) = tokio::time::timeout(Duration::from_secs(5), async {
         let leader = leader.await.unwrap();
@@ -379,18 +350,10 @@ fn async_default_map_produces_once_per_key_concurrently() {
                 tokio::spawn(async move { map.get("missing".to_string()).await })
             })
             .collect();
-        let all_missed = wait_until(|| map.cache().info().misses == 8).await;
+        let all_missed = wait_until_async(|| map.cache().info().misses == 8).await;
         gate.notify_one();
         assert!(all_missed);
-        let values = tokio::time::timeout(DEADLINE, async {
-            let mut values = Vec::new();
-            for task in tasks {
-                values.push(task.await.unwrap());
-            }
-            values
-        })
-        .await
-        .expect("tasks hung");
+        let values = join_within_deadline(tasks).await;
         assert_eq!(values, vec![7; 8]);
         assert_eq!(produced.load(Ordering::SeqCst), 1);
 

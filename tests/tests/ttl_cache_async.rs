@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::Poll;
 
 use cache_core::{PersistentHash, ttl_cache};
-use cache_tests::{DEADLINE, wait_until};
+use cache_tests::{DEADLINE, join_within_deadline, wait_until};
 use tokio::sync::Semaphore;
 
 /// Polls `future` exactly once and reports whether it finished.
@@ -148,15 +148,7 @@ async fn async_concurrent_callers_on_one_cold_key_compute_once() {
         "only {} of {TASKS} tasks missed",
         slow::cache_info().misses
     );
-    let values = tokio::time::timeout(DEADLINE, async {
-        let mut values = Vec::new();
-        for task in tasks {
-            values.push(task.await.unwrap());
-        }
-        values
-    })
-    .await
-    .expect("a waiting task was never woken");
+    let values = join_within_deadline(tasks).await;
     assert_eq!(values, vec![33; TASKS]);
     assert_eq!(
         SLOW_CALLS.load(Ordering::SeqCst),

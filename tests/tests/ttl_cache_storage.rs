@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use cache_core::codec::Json;
 use cache_core::{BackendError, CachedFn, StorageBackend, StorageKey, ttl_cache};
-use cache_tests::{DEADLINE, Gate, wait_until};
+use cache_tests::{Gate, join_within_deadline, wait_until};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Semaphore;
 
@@ -649,13 +649,7 @@ async fn async_storage_concurrent_callers_on_one_cold_key_compute_once() {
     );
     assert_eq!(ASYNC_FLIGHT_STORE.gets(), 1, "waiters read the store");
     ASYNC_FLIGHT_GATE.add_permits(1);
-    let mut values = Vec::new();
-    for task in tasks {
-        let value = tokio::time::timeout(DEADLINE, task)
-            .await
-            .expect("a waiting task was never woken");
-        values.push(value.unwrap());
-    }
+    let values = join_within_deadline(tasks).await;
     assert_eq!(values, vec![10; CALLERS]);
     let info = flown_async::cache_info();
     assert_eq!(info.computations, 1);
