@@ -237,3 +237,142 @@ pub fn report(
     }
     out
 }
+
+/// A loop of operations that times itself and returns the time that counts, so
+/// set-up before it (spawning tasks that then wait on a barrier) and clean-up after
+/// it (deleting what a round wrote) stay out of the measurement.
+pub type TimedLoop<'a> = Box<dyn Fn(&[u64]) -> Duration + Sync + 'a>;
+
+/// A candidate that reports its own elapsed time (see [`TimedLoop`]).
+pub struct TimedCandidate<'a> {
+    /// Name in the report.
+    pub name: &'static str,
+    /// The operation loop; returns the timed part's wall time.
+    pub run: TimedLoop<'a>,
+}
+
+impl<'a> TimedCandidate<'a> {
+    /// A candidate from a self-timed loop over the round's keys.
+    pub fn new(name: &'static str, run: impl Fn(&[u64]) -> Duration + Sync + 'a) -> Self {
+        Self {
+            name,
+            run: Box::new(run),
+        }
+    }
+}
+
+/// [`measure`] for candidates that time themselves: one untimed warm-up pass,
+/// then `plan.rounds` rounds in shuffled order, each candidate given the same
+/// `plan.ops` keys; the cost is the reported time / `plan.ops` (a candidate that
+/// spreads its keys over tasks gives aggregate ns per operation). `plan.threads`
+/// must be 1: any concurrency is the candidate's own.
+pub fn measure_timed(plan: &Plan, candidates: &[TimedCandidate<'_>]) -> Measured {
+    assert_eq!(plan.threads, 1, "a timed candidate runs its own tasks");
+    let keys = keys(plan, 0);
+    let mut samples: Vec<Vec<f64>> = vec![Vec::new(); candidates.len()];
+    let mut rng = fastrand::Rng::with_seed(42);
+    let mut order: Vec<usize> = (0..candidates.len()).collect();
+    for c in candidates {
+        black_box((c.run)(&keys[..plan.ops.min(10_000)]));
+    }
+    for _ in 0..plan.rounds {
+        rng.shuffle(&mut order);
+        for &i in &order {
+            let elapsed = (candidates[i].run)(&keys);
+            samples[i].push(elapsed.as_nanos() as f64 / plan.ops.max(1) as f64);
+        }
+    }
+    Measured {
+        names: candidates.iter().map(|c| c.name).collect(),
+        median_ns: samples.into_iter().map(median).collect(),
+    }
+}
+
+/// How [`report_group`] states each median.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// Nanoseconds per operation; ratio columns are cost ratios (below 1 is faster).
+    NsPerOp,
+    /// Operations per second (10⁹ / ns per operation); ratio columns are
+    /// throughput ratios (above 1 is faster).
+    OpsPerSec,
+}
+
+impl Target {
+    /// `a`'s throughput is at least `fraction` of `b`'s, i.e.
+    /// `ratio(a, b) <= 1 / fraction` in cost (the measured column is the cost ratio).
+    pub fn throughput_at_least(m: &Measured, a: &str, b: &str, fraction: f64) -> Self {
+        Self {
+            what: format!(
+                "ops/s of {a} ≥ {fraction} × ops/s of {b} (ns/op {a} / {b}; throughput ratio {:.3})",
+                m.ratio(b, a)
+            ),
+            measured: m.ratio(a, b),
+            limit: 1.0 / fraction,
+        }
+    }
+}
+
+/// A Markdown table of the candidates `names` of `m` (one group of a larger
+/// interleaved run), with a ratio column to each of `refs` (the anchor first),
+/// followed by the targets.
+pub fn report_group(
+    heading: &str,
+    m: &Measured,
+    names: &[&str],
+    refs: &[&str],
+    unit: Unit,
+    targets: &[Target],
+) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "\n{heading}\n");
+    let (value, sign) = match unit {
+        Unit::NsPerOp => ("ns/op", "×"),
+        Unit::OpsPerSec => ("ops/s", "throughput ×"),
+    };
+    let _ = write!(out, "| candidate | {value} |");
+    for r in refs {
+        let _ = write!(out, " {sign} {r} |");
+    }
+    let _ = write!(out, "\n|---|---:|");
+    for _ in refs {
+        let _ = write!(out, "---:|");
+    }
+    let _ = writeln!(out);
+    for name in names {
+        let ns = m.ns(name);
+        match unit {
+            Unit::NsPerOp => {
+                let _ = write!(out, "| {name} | {ns:.0} |");
+            }
+            Unit::OpsPerSec => {
+                let _ = write!(out, "| {name} | {:.0} |", 1e9 / ns);
+            }
+        }
+        for r in refs {
+            let ratio = match unit {
+                Unit::NsPerOp => ns / m.ns(r),
+                Unit::OpsPerSec => m.ns(r) / ns,
+            };
+            let _ = write!(out, " {ratio:.3} |");
+        }
+        let _ = writeln!(out);
+    }
+    if !targets.is_empty() {
+        let _ = writeln!(
+            out,
+            "\n| target | measured ratio | limit | met |\n|---|---:|---:|---|"
+        );
+        for t in targets {
+            let _ = writeln!(
+                out,
+                "| {} | {:.3} | ≤ {:.3} | {} |",
+                t.what,
+                t.measured,
+                t.limit,
+                if t.met() { "met" } else { "NOT met" }
+            );
+        }
+    }
+    out
+}

@@ -1,4 +1,4 @@
-//! A Redis backend for `cache-core`'s `#[ttl_cache]`.
+//! A Redis and Redis Cluster backend for `cache-core`'s `#[ttl_cache]`.
 //!
 //! ```no_run
 //! use std::sync::{Arc, LazyLock};
@@ -18,10 +18,15 @@
 //! }
 //! ```
 //!
+//! For a cluster, name any of its nodes:
+//! `RedisBackend::cluster(["redis://10.0.0.1:7000/", "redis://10.0.0.2:7000/"])`,
+//! then the same builder methods.
+//!
 //! - Keys: `<prefix>:<identity>:v<version, 10 digits>:<64 hex digits of blake3>`.
 //!   The fixed-width tail lets `cache_clear` match exactly one cache's keys: an
 //!   identity that is a prefix of another (`ns`, `ns2`, `a::f`, `a::f::g`) or that
-//!   contains glob characters (`*`, `?`, `[`) never matches another's keys.
+//!   contains glob characters (`*`, `?`, `[`) never matches another's keys. Keys
+//!   carry no hash tag, so a cache spreads over every slot of a cluster.
 //! - Values: the checked envelope of `cache-core` (MessagePack by default).
 //! - Writes: one `SET key value PX ms`; a TTL under 1 ms stores nothing.
 //! - Failures are misses (fail-open): every call has a time budget
@@ -29,43 +34,84 @@
 //!   [`RedisBackendBuilder::breaker_threshold`] consecutive failures a circuit
 //!   breaker refuses calls for [`RedisBackendBuilder::breaker_cooldown`] without
 //!   touching the network, so an outage does not add a timeout to every call.
+//!   [`RedisBackend::breaker_opens`] counts its openings.
 //! - Connections are lazy (the process starts while Redis is down) and re-made
 //!   after an error, so a restarted server is picked up. Async calls share one
-//!   multiplexed connection ([`redis::aio::ConnectionManager`]); sync calls share
+//!   multiplexed connection ([`redis::aio::ConnectionManager`], or the cluster's
+//!   multiplexed [`redis::cluster_async::ClusterConnection`]); sync calls share
 //!   one blocking connection.
 //! - `cache_clear` and `current_size` walk the keyspace with `SCAN … MATCH`
-//!   (every batch, until the cursor returns to 0): O(keys in the database).
+//!   (every batch, until the cursor returns to 0; on a cluster, on every
+//!   master): O(keys in the database), so `current_size` is for dashboards and
+//!   tests, not for a hot path.
+//! - URLs: `redis://[user[:password]@]host:port[/db]`; with the `tls` feature,
+//!   `rediss://` and [`RedisBackendBuilder::tls_root_cert`]. `Debug` output and
+//!   error messages never contain the password.
+
+mod breaker;
+mod text;
 
 use std::fmt;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock};
+use std::future::Future;
+use std::sync::mpsc::RecvTimeoutError;
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use cache_core::{BackendError, BoxFuture, StorageBackend, StorageKey};
+use parking_lot::Mutex;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::{Client, Cmd, Connection, IntoConnectionInfo};
+use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConfig};
+use redis::cluster_async::ClusterConnection;
+use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
+use redis::{Client, Cmd, Connection, ConnectionInfo, FromRedisValue, IntoConnectionInfo, Value};
+
+use crate::breaker::Breaker;
+use crate::text::{glob_escape, password_of, redact, redact_url};
 
 const NAME: &str = "redis";
 
+/// Keys asked for per `SCAN` step.
+const SCAN_COUNT: usize = 1000;
+
 /// A configuration error found by [`RedisBackendBuilder::build`].
 #[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
 pub enum RedisConfigError {
-    /// The URL could not be parsed (the message never contains the password).
+    /// A URL could not be parsed (the message never contains the password).
     #[error("invalid Redis URL: {0}")]
     Url(String),
+    /// A cluster was given no node.
+    #[error("a Redis Cluster needs at least one node URL")]
+    NoNodes,
 }
 
 /// Builds a [`RedisBackend`]. Nothing connects until the first call.
 #[derive(Clone)]
 pub struct RedisBackendBuilder {
-    url: String,
+    nodes: Vec<String>,
+    cluster: bool,
     prefix: String,
     op_timeout: Duration,
     breaker_threshold: u32,
     breaker_cooldown: Duration,
+    #[cfg(feature = "tls")]
+    tls_root_cert: Option<Vec<u8>>,
 }
 
 impl RedisBackendBuilder {
+    fn new(nodes: Vec<String>, cluster: bool) -> Self {
+        Self {
+            nodes,
+            cluster,
+            prefix: "cache".into(),
+            op_timeout: Duration::from_millis(250),
+            breaker_threshold: 5,
+            breaker_cooldown: Duration::from_secs(1),
+            #[cfg(feature = "tls")]
+            tls_root_cert: None,
+        }
+    }
+
     /// Prepends `prefix` (default `"cache"`) to every key.
     #[must_use]
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
@@ -95,26 +141,87 @@ impl RedisBackendBuilder {
         self
     }
 
-    /// The backend. Validates the URL; does not connect.
+    /// Trusts the certificate authority in `pem` for `rediss://` connections
+    /// (instead of the system's trust store), for servers with a private CA.
+    #[cfg(feature = "tls")]
+    #[must_use]
+    pub fn tls_root_cert(mut self, pem: impl Into<Vec<u8>>) -> Self {
+        self.tls_root_cert = Some(pem.into());
+        self
+    }
+
+    /// The backend. Validates the URLs; does not connect.
     ///
     /// # Errors
     ///
-    /// [`RedisConfigError::Url`] when the URL is not a valid Redis URL.
+    /// [`RedisConfigError::Url`] when a URL is not a valid Redis URL,
+    /// [`RedisConfigError::NoNodes`] for a cluster without nodes.
     pub fn build(self) -> Result<RedisBackend, RedisConfigError> {
-        let info = self
-            .url
-            .as_str()
-            .into_connection_info()
-            .map_err(|e| RedisConfigError::Url(redact(&e.to_string(), &self.url)))?;
-        let client = Client::open(info)
-            .map_err(|e| RedisConfigError::Url(redact(&e.to_string(), &self.url)))?;
+        let secrets: Vec<String> = self.nodes.iter().filter_map(|u| password_of(u)).collect();
+        let invalid =
+            |e: redis::RedisError| RedisConfigError::Url(redact(&e.to_string(), &secrets));
+        let conn = if self.cluster {
+            if self.nodes.is_empty() {
+                return Err(RedisConfigError::NoNodes);
+            }
+            let infos = self
+                .nodes
+                .iter()
+                .map(|url| connection_info(url))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(invalid)?;
+            let builder = ClusterClientBuilder::new(infos)
+                .connection_timeout(self.op_timeout)
+                .response_timeout(self.op_timeout)
+                .retries(1)
+                .min_retry_wait(1)
+                .max_retry_wait(self.op_timeout.as_millis().try_into().unwrap_or(u64::MAX));
+            #[cfg(feature = "tls")]
+            let builder = match &self.tls_root_cert {
+                Some(pem) => builder.certs(redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                }),
+                None => builder,
+            };
+            Conn::Cluster {
+                shared: Arc::new(ClusterShared {
+                    client: builder.build().map_err(invalid)?,
+                    bridge_conn: OnceLock::new(),
+                }),
+                bridge: OnceLock::new(),
+                async_conn: OnceLock::new(),
+            }
+        } else {
+            let [url] = self.nodes.as_slice() else {
+                return Err(RedisConfigError::NoNodes);
+            };
+            let info = connection_info(url).map_err(invalid)?;
+            #[cfg(feature = "tls")]
+            let client = match &self.tls_root_cert {
+                Some(pem) => Client::build_with_tls(
+                    info,
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(pem.clone()),
+                    },
+                ),
+                None => Client::open(info),
+            };
+            #[cfg(not(feature = "tls"))]
+            let client = Client::open(info);
+            Conn::Single {
+                client: client.map_err(invalid)?,
+                sync_conn: Mutex::new(None),
+                async_conn: OnceLock::new(),
+            }
+        };
         Ok(RedisBackend {
-            client,
-            display_url: redact_url(&self.url),
+            conn,
+            display_urls: self.nodes.iter().map(|u| redact_url(u)).collect(),
+            secrets,
             prefix: self.prefix,
             op_timeout: self.op_timeout,
-            sync_conn: Mutex::new(None),
-            async_conn: OnceLock::new(),
             breaker: Breaker::new(self.breaker_threshold, self.breaker_cooldown),
         })
     }
@@ -122,32 +229,127 @@ impl RedisBackendBuilder {
 
 impl fmt::Debug for RedisBackendBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let urls: Vec<String> = self.nodes.iter().map(|u| redact_url(u)).collect();
         f.debug_struct("RedisBackendBuilder")
-            .field("url", &redact_url(&self.url))
+            .field("urls", &urls)
+            .field("cluster", &self.cluster)
             .field("prefix", &self.prefix)
             .field("op_timeout", &self.op_timeout)
+            .field("breaker_threshold", &self.breaker_threshold)
+            .field("breaker_cooldown", &self.breaker_cooldown)
             .finish_non_exhaustive()
     }
 }
 
-/// Results of `#[ttl_cache]` functions stored in Redis. Plug it in with
-/// `backend = …` naming an `Arc<RedisBackend>` (for example in a `LazyLock`).
+/// One server or a cluster, each with a blocking and a multiplexed connection.
+#[allow(
+    clippy::large_enum_variant,
+    reason = "one per backend, built once; boxing would add a pointer chase to every call"
+)]
+enum Conn {
+    Single {
+        client: Client,
+        sync_conn: Mutex<Option<Connection>>,
+        async_conn: OnceLock<ConnectionManager>,
+    },
+    Cluster {
+        shared: Arc<ClusterShared>,
+        /// Runs the sync calls (see [`Bridge`]); started by the first one.
+        bridge: OnceLock<Bridge>,
+        /// The multiplexed connection of async callers, on their runtime.
+        async_conn: OnceLock<ClusterConnection>,
+    },
+}
+
+/// What the bridge thread's tasks need of a cluster backend.
+struct ClusterShared {
+    client: ClusterClient,
+    /// The multiplexed connection of sync callers, driven by the bridge runtime.
+    bridge_conn: OnceLock<ClusterConnection>,
+}
+
+impl ClusterShared {
+    /// The shared connection, made on the current runtime if there is none
+    /// yet (connecting happens in the background: this never blocks).
+    fn connection(
+        &self,
+        conn: &OnceLock<ClusterConnection>,
+        budget: Duration,
+    ) -> ClusterConnection {
+        conn.get_or_init(|| {
+            let config = ClusterConfig::new()
+                .set_connection_timeout(budget)
+                .set_response_timeout(budget);
+            self.client.get_pending_async_connection_with_config(config)
+        })
+        .clone()
+    }
+}
+
+/// A private current-thread runtime on its own thread that runs the sync
+/// calls of a cluster backend on a multiplexed connection, so each has a hard
+/// deadline (redis-rs's blocking cluster connection retries and refreshes its
+/// slot map with a timeout per step, not per call). The thread ends when the
+/// backend is dropped.
+struct Bridge {
+    jobs: tokio::sync::mpsc::UnboundedSender<BoxFuture<'static, ()>>,
+}
+
+impl Bridge {
+    fn start() -> std::io::Result<Self> {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        let (jobs, mut queue) = tokio::sync::mpsc::unbounded_channel::<BoxFuture<'static, ()>>();
+        std::thread::Builder::new()
+            .name("cache-redis-cluster".into())
+            .spawn(move || {
+                runtime.block_on(async move {
+                    while let Some(job) = queue.recv().await {
+                        tokio::spawn(job);
+                    }
+                });
+            })?;
+        Ok(Self { jobs })
+    }
+}
+
+/// A clone of the shared multiplexed connection.
+enum AsyncConn {
+    Single(ConnectionManager),
+    Cluster(ClusterConnection),
+}
+
+impl AsyncConn {
+    async fn query<T: FromRedisValue>(self, cmd: &Cmd) -> redis::RedisResult<T> {
+        match self {
+            Self::Single(mut conn) => cmd.query_async(&mut conn).await,
+            Self::Cluster(mut conn) => cmd.query_async(&mut conn).await,
+        }
+    }
+}
+
+/// Results of `#[ttl_cache]` functions stored in Redis or a Redis Cluster.
+/// Plug it in with `backend = …` naming an `Arc<RedisBackend>` (for example in
+/// a `LazyLock`).
 pub struct RedisBackend {
-    client: Client,
-    display_url: String,
+    conn: Conn,
+    display_urls: Vec<String>,
+    /// Passwords of the URLs, scrubbed from every error message.
+    secrets: Vec<String>,
     prefix: String,
     op_timeout: Duration,
-    sync_conn: Mutex<Option<Connection>>,
-    async_conn: OnceLock<ConnectionManager>,
     breaker: Breaker,
 }
 
 impl fmt::Debug for RedisBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisBackend")
-            .field("url", &self.display_url)
+            .field("urls", &self.display_urls)
+            .field("cluster", &matches!(self.conn, Conn::Cluster { .. }))
             .field("prefix", &self.prefix)
             .field("op_timeout", &self.op_timeout)
+            .field("breaker_opens", &self.breaker.opens())
             .finish_non_exhaustive()
     }
 }
@@ -155,13 +357,22 @@ impl fmt::Debug for RedisBackend {
 impl RedisBackend {
     /// A builder for the server at `url` (`redis://[user:password@]host:port/db`).
     pub fn builder(url: impl Into<String>) -> RedisBackendBuilder {
-        RedisBackendBuilder {
-            url: url.into(),
-            prefix: "cache".into(),
-            op_timeout: Duration::from_millis(250),
-            breaker_threshold: 5,
-            breaker_cooldown: Duration::from_secs(1),
-        }
+        RedisBackendBuilder::new(vec![url.into()], false)
+    }
+
+    /// A builder for a Redis Cluster reached through any of `nodes` (URLs as for
+    /// [`builder`](Self::builder); the rest of the cluster is discovered).
+    pub fn cluster<I>(nodes: I) -> RedisBackendBuilder
+    where
+        I: IntoIterator,
+        I::Item: Into<String>,
+    {
+        RedisBackendBuilder::new(nodes.into_iter().map(Into::into).collect(), true)
+    }
+
+    /// How many times the circuit breaker has opened since the backend was built.
+    pub fn breaker_opens(&self) -> u64 {
+        self.breaker.opens()
     }
 
     /// The key of one stored result.
@@ -185,123 +396,313 @@ impl RedisBackend {
         )
     }
 
-    /// Runs `f` on the shared blocking connection, connecting first if needed,
-    /// with the breaker and the time budget; a failed connection is dropped so
-    /// the next call reconnects.
-    fn with_sync<T>(
+    /// One command for a sync caller: on the shared blocking connection of a
+    /// single server, or through the bridge on a cluster.
+    fn query_sync<T: FromRedisValue + Send + 'static>(
+        &self,
+        operation: &'static str,
+        cmd: Cmd,
+    ) -> Result<T, BackendError> {
+        match &self.conn {
+            Conn::Single { .. } => self.with_single(operation, |conn| cmd.query(conn)),
+            Conn::Cluster { .. } => self.with_bridge(operation, move |mut conn| async move {
+                cmd.query_async(&mut conn).await
+            }),
+        }
+    }
+
+    /// Runs `f` on the single server's blocking connection (connecting first if
+    /// needed), behind the breaker. The whole call, waiting for the connection
+    /// included, fits in the time budget. After an error the connection is
+    /// dropped so the next call reconnects.
+    fn with_single<T>(
         &self,
         operation: &'static str,
         f: impl FnOnce(&mut Connection) -> redis::RedisResult<T>,
     ) -> Result<T, BackendError> {
-        self.breaker.admit()?;
-        let mut guard = self.sync_conn.lock().unwrap_or_else(|e| e.into_inner());
-        if guard.is_none() {
-            let conn = self
-                .client
-                .get_connection_with_timeout(self.op_timeout)
-                .and_then(|conn| {
-                    conn.set_read_timeout(Some(self.op_timeout))?;
-                    conn.set_write_timeout(Some(self.op_timeout))?;
-                    Ok(conn)
-                })
-                .map_err(|e| self.failed(operation, e))?;
-            *guard = Some(conn);
-        }
-        let Some(conn) = guard.as_mut() else {
-            return Err(self.unavailable("no connection"));
+        let Conn::Single {
+            client, sync_conn, ..
+        } = &self.conn
+        else {
+            return Err(unavailable("not a single-server backend"));
         };
-        match f(conn) {
+        self.breaker.admit()?;
+        let start = Instant::now();
+        let Some(mut guard) = sync_conn.try_lock_for(self.op_timeout) else {
+            return Err(self.timed_out(operation));
+        };
+        let remaining = self.op_timeout.saturating_sub(start.elapsed());
+        if remaining.is_zero() {
+            return Err(self.timed_out(operation));
+        }
+        // Most calls get the lock at once; one that waited has less time left.
+        let shortened = remaining < self.op_timeout.saturating_sub(self.op_timeout / 8);
+        let result = (|| {
+            if guard.is_none() {
+                let conn = client.get_connection_with_timeout(remaining)?;
+                conn.set_read_timeout(Some(self.op_timeout))?;
+                conn.set_write_timeout(Some(self.op_timeout))?;
+                *guard = Some(conn);
+            }
+            let Some(conn) = guard.as_mut() else {
+                return Err(redis::RedisError::from((
+                    redis::ErrorKind::Client,
+                    "no connection",
+                )));
+            };
+            if shortened {
+                conn.set_read_timeout(Some(remaining))?;
+                conn.set_write_timeout(Some(remaining))?;
+            }
+            let result = f(conn);
+            if shortened && result.is_ok() {
+                conn.set_read_timeout(Some(self.op_timeout))?;
+                conn.set_write_timeout(Some(self.op_timeout))?;
+            }
+            result
+        })();
+        if result.is_err() {
+            *guard = None;
+        }
+        drop(guard);
+        self.settle(operation, result)
+    }
+
+    /// Runs `f` for a sync caller on the cluster bridge's multiplexed
+    /// connection, behind the breaker, waiting at most the time budget.
+    fn with_bridge<T, F, Fut>(&self, operation: &'static str, f: F) -> Result<T, BackendError>
+    where
+        T: Send + 'static,
+        F: FnOnce(ClusterConnection) -> Fut + Send + 'static,
+        Fut: Future<Output = redis::RedisResult<T>> + Send + 'static,
+    {
+        let Conn::Cluster { shared, bridge, .. } = &self.conn else {
+            return Err(unavailable("not a cluster backend"));
+        };
+        self.breaker.admit()?;
+        let bridge = match bridge.get() {
+            Some(bridge) => bridge,
+            None => {
+                let started = Bridge::start().map_err(|e| {
+                    unavailable(&format!("cannot start the cluster I/O thread: {e}"))
+                })?;
+                bridge.get_or_init(|| started)
+            }
+        };
+        let (reply, answer) = std::sync::mpsc::sync_channel(1);
+        let shared = Arc::clone(shared);
+        let budget = self.op_timeout;
+        let job: BoxFuture<'static, ()> = Box::pin(async move {
+            let conn = shared.connection(&shared.bridge_conn, budget);
+            let result = tokio::time::timeout(budget, f(conn)).await;
+            let _ = reply.send(result);
+        });
+        if bridge.jobs.send(job).is_err() {
+            return Err(unavailable("the cluster I/O thread has stopped"));
+        }
+        match answer.recv_timeout(budget) {
+            Ok(Ok(result)) => self.settle(operation, result),
+            Ok(Err(_)) | Err(RecvTimeoutError::Timeout) => Err(self.timed_out(operation)),
+            Err(RecvTimeoutError::Disconnected) => {
+                self.breaker.failure();
+                Err(unavailable("the cluster I/O thread has stopped"))
+            }
+        }
+    }
+
+    /// A timeout, counted by the breaker.
+    fn timed_out(&self, operation: &'static str) -> BackendError {
+        self.breaker.failure();
+        BackendError::Timeout {
+            backend: NAME,
+            operation,
+            after: self.op_timeout,
+        }
+    }
+
+    /// One command on the shared multiplexed connection, behind the breaker and
+    /// within the time budget (connecting included).
+    async fn query_async<T: FromRedisValue>(
+        &self,
+        operation: &'static str,
+        cmd: Cmd,
+    ) -> Result<T, BackendError> {
+        self.breaker.admit()?;
+        let conn = match &self.conn {
+            Conn::Single {
+                client, async_conn, ..
+            } => match async_conn.get() {
+                Some(conn) => AsyncConn::Single(conn.clone()),
+                None => {
+                    let config = ConnectionManagerConfig::new()
+                        .set_connection_timeout(Some(self.op_timeout))
+                        .set_response_timeout(Some(self.op_timeout))
+                        .set_number_of_retries(1);
+                    let conn = client.get_connection_manager_lazy(config);
+                    let conn = self.settle(operation, conn)?;
+                    AsyncConn::Single(async_conn.get_or_init(|| conn).clone())
+                }
+            },
+            Conn::Cluster {
+                shared, async_conn, ..
+            } => AsyncConn::Cluster(shared.connection(async_conn, self.op_timeout)),
+        };
+        match tokio::time::timeout(self.op_timeout, conn.query(&cmd)).await {
+            Ok(result) => self.settle(operation, result),
+            Err(_) => Err(self.timed_out(operation)),
+        }
+    }
+
+    /// Records the outcome with the breaker and turns a Redis error into a
+    /// [`BackendError`] whose message never contains a password.
+    fn settle<T>(
+        &self,
+        operation: &'static str,
+        result: redis::RedisResult<T>,
+    ) -> Result<T, BackendError> {
+        match result {
             Ok(value) => {
                 self.breaker.success();
                 Ok(value)
             }
-            Err(error) => {
-                *guard = None;
-                Err(self.failed(operation, error))
-            }
+            Err(error) => Err(self.failed(operation, &error)),
         }
     }
 
-    /// The async form of [`with_sync`](Self::with_sync), on the multiplexed connection.
-    async fn with_async<T, F, Fut>(&self, operation: &'static str, f: F) -> Result<T, BackendError>
-    where
-        F: FnOnce(ConnectionManager) -> Fut,
-        Fut: std::future::Future<Output = redis::RedisResult<T>>,
-    {
-        self.breaker.admit()?;
-        let conn = match self.async_conn.get() {
-            Some(conn) => conn.clone(),
-            None => {
-                let config = ConnectionManagerConfig::new()
-                    .set_connection_timeout(Some(self.op_timeout))
-                    .set_response_timeout(Some(self.op_timeout))
-                    .set_number_of_retries(1);
-                let conn = self
-                    .client
-                    .get_connection_manager_lazy(config)
-                    .map_err(|e| self.failed(operation, e))?;
-                self.async_conn.get_or_init(|| conn).clone()
-            }
-        };
-        match tokio::time::timeout(self.op_timeout, f(conn)).await {
-            Ok(Ok(value)) => {
-                self.breaker.success();
-                Ok(value)
-            }
-            Ok(Err(error)) => Err(self.failed(operation, error)),
-            Err(_) => {
-                self.breaker.failure();
-                Err(BackendError::Timeout {
-                    backend: NAME,
-                    operation,
-                    after: self.op_timeout,
-                })
-            }
-        }
-    }
-
-    fn failed(&self, operation: &'static str, error: redis::RedisError) -> BackendError {
+    /// A Redis error, counted by the breaker, without any password in its message.
+    fn failed(&self, operation: &'static str, error: &redis::RedisError) -> BackendError {
         self.breaker.failure();
-        let message = redact(&error.to_string(), &self.display_url);
         BackendError::Failed {
             backend: NAME,
             operation,
-            source: message.into(),
+            source: redact(&error.to_string(), &self.secrets).into(),
         }
     }
 
-    fn unavailable(&self, reason: &str) -> BackendError {
-        BackendError::Unavailable {
-            backend: NAME,
-            reason: reason.into(),
-        }
-    }
-
-    /// Every key of `namespace`, batch by batch until the cursor returns to 0.
+    /// Counts, and with `delete` unlinks, every key of `namespace`: `SCAN`
+    /// until the cursor returns to 0, on the server or on every master of the
+    /// cluster. Each round trip has the time budget.
     fn scan_sync(
         &self,
+        operation: &'static str,
         namespace: &str,
-        mut each: impl FnMut(&mut Connection, Vec<String>) -> redis::RedisResult<()>,
-    ) -> Result<(), BackendError> {
+        delete: bool,
+    ) -> Result<u64, BackendError> {
         let pattern = self.namespace_pattern(namespace);
-        self.with_sync("scan", |conn| {
-            let mut cursor: u64 = 0;
+        let scan = |cursor: u64| {
+            let mut cmd = Cmd::new();
+            cmd.arg("SCAN")
+                .arg(cursor)
+                .arg("MATCH")
+                .arg(&pattern)
+                .arg("COUNT")
+                .arg(SCAN_COUNT);
+            cmd
+        };
+        let mut count = 0u64;
+        if let Conn::Single { .. } = self.conn {
+            let mut cursor = 0u64;
             loop {
-                let (next, keys): (u64, Vec<String>) = Cmd::new()
-                    .arg("SCAN")
-                    .arg(cursor)
-                    .arg("MATCH")
-                    .arg(&pattern)
-                    .arg("COUNT")
-                    .arg(1000)
-                    .query(conn)?;
-                each(conn, keys)?;
+                let (next, keys): (u64, Vec<String>) =
+                    self.with_single(operation, |conn| scan(cursor).query(conn))?;
+                count += keys.len() as u64;
+                if delete && !keys.is_empty() {
+                    self.with_single(operation, |conn| {
+                        Cmd::new().arg("UNLINK").arg(keys).query::<()>(conn)
+                    })?;
+                }
                 if next == 0 {
-                    return Ok(());
+                    return Ok(count);
                 }
                 cursor = next;
             }
-        })
+        }
+        let slots: Value = self.with_bridge(operation, |mut conn| async move {
+            let mut cmd = Cmd::new();
+            cmd.arg("CLUSTER").arg("SLOTS");
+            conn.route_command(cmd, RoutingInfo::SingleNode(SingleNodeRoutingInfo::Random))
+                .await
+        })?;
+        let masters = masters(slots).map_err(|e| self.failed(operation, &e))?;
+        for (host, port) in masters {
+            let node = move || SingleNodeRoutingInfo::ByAddress {
+                host: host.clone(),
+                port,
+            };
+            let mut cursor = 0u64;
+            loop {
+                let (cmd, route) = (scan(cursor), node());
+                let (next, keys): (u64, Vec<String>) =
+                    self.with_bridge(operation, move |mut conn| async move {
+                        let reply = conn
+                            .route_command(cmd, RoutingInfo::SingleNode(route))
+                            .await?;
+                        Ok(FromRedisValue::from_redis_value(reply)?)
+                    })?;
+                count += keys.len() as u64;
+                if delete && !keys.is_empty() {
+                    // Keys of one node live in many slots: one UNLINK each, in
+                    // one pipeline to that node.
+                    let mut pipe = redis::pipe();
+                    for key in &keys {
+                        pipe.cmd("UNLINK").arg(key);
+                    }
+                    let (route, n) = (node(), keys.len());
+                    self.with_bridge(operation, move |mut conn| async move {
+                        conn.route_pipeline(pipe, 0, n, route).await.map(drop)
+                    })?;
+                }
+                if next == 0 {
+                    break;
+                }
+                cursor = next;
+            }
+        }
+        Ok(count)
+    }
+}
+
+/// `(host, port)` of every master of the cluster, from a `CLUSTER SLOTS` reply.
+fn masters(reply: Value) -> redis::RedisResult<Vec<(String, u16)>> {
+    let malformed =
+        || redis::RedisError::from((redis::ErrorKind::Parse, "malformed CLUSTER SLOTS reply"));
+    let Value::Array(ranges) = reply else {
+        return Err(malformed());
+    };
+    let mut masters: Vec<(String, u16)> = Vec::new();
+    for range in ranges {
+        let Value::Array(fields) = range else {
+            return Err(malformed());
+        };
+        let Some(Value::Array(master)) = fields.get(2) else {
+            return Err(malformed());
+        };
+        let (host, port) = match (master.first(), master.get(1)) {
+            (Some(host), Some(Value::Int(port))) => (
+                String::from_redis_value_ref(host)?,
+                u16::try_from(*port).map_err(|_| malformed())?,
+            ),
+            _ => return Err(malformed()),
+        };
+        if !masters.contains(&(host.clone(), port)) {
+            masters.push((host, port));
+        }
+    }
+    Ok(masters)
+}
+
+/// The parsed URL, told not to send `CLIENT SETINFO` on connect (one round
+/// trip fewer, and nothing an ACL-restricted user may be refused).
+fn connection_info(url: &str) -> redis::RedisResult<ConnectionInfo> {
+    let info = url.into_connection_info()?;
+    let settings = info.redis_settings().clone().set_skip_set_lib_name();
+    Ok(info.set_redis_settings(settings))
+}
+
+fn unavailable(reason: &str) -> BackendError {
+    BackendError::Unavailable {
+        backend: NAME,
+        reason: reason.into(),
     }
 }
 
@@ -319,14 +720,19 @@ fn set_cmd(key: String, value: &[u8], ttl: Option<Duration>) -> Option<Cmd> {
     Some(cmd)
 }
 
+fn get_cmd(key: String) -> Cmd {
+    let mut cmd = Cmd::new();
+    cmd.arg("GET").arg(key);
+    cmd
+}
+
 impl StorageBackend for RedisBackend {
     fn name(&self) -> &'static str {
         NAME
     }
 
     fn get(&self, key: &StorageKey<'_>) -> Result<Option<Vec<u8>>, BackendError> {
-        let key = self.key(key);
-        self.with_sync("get", |conn| Cmd::new().arg("GET").arg(&key).query(conn))
+        self.query_sync("get", get_cmd(self.key(key)))
     }
 
     fn set(
@@ -338,35 +744,23 @@ impl StorageBackend for RedisBackend {
         let Some(cmd) = set_cmd(self.key(key), value, ttl) else {
             return Ok(());
         };
-        self.with_sync("set", |conn| cmd.query(conn))
+        self.query_sync("set", cmd)
     }
 
     fn clear(&self, namespace: &str) -> Result<(), BackendError> {
-        self.scan_sync(namespace, |conn, keys| {
-            if keys.is_empty() {
-                return Ok(());
-            }
-            Cmd::new().arg("UNLINK").arg(keys).query::<()>(conn)
-        })
+        self.scan_sync("clear", namespace, true).map(drop)
     }
 
     fn len(&self, namespace: &str) -> Result<u64, BackendError> {
-        let mut count = 0u64;
-        self.scan_sync(namespace, |_, keys| {
-            count += keys.len() as u64;
-            Ok(())
-        })?;
-        Ok(count)
+        self.scan_sync("len", namespace, false)
     }
 
     fn get_async<'a>(
         &'a self,
         key: &'a StorageKey<'a>,
     ) -> BoxFuture<'a, Result<Option<Vec<u8>>, BackendError>> {
-        let key = self.key(key);
-        Box::pin(self.with_async("get", move |mut conn| async move {
-            Cmd::new().arg("GET").arg(&key).query_async(&mut conn).await
-        }))
+        let cmd = get_cmd(self.key(key));
+        Box::pin(self.query_async("get", cmd))
     }
 
     fn set_async<'a>(
@@ -377,173 +771,13 @@ impl StorageBackend for RedisBackend {
     ) -> BoxFuture<'a, Result<(), BackendError>> {
         let cmd = set_cmd(self.key(key), value, ttl);
         Box::pin(async move {
-            let Some(cmd) = cmd else {
-                return Ok(());
-            };
-            self.with_async("set", move |mut conn| async move {
-                cmd.query_async(&mut conn).await
-            })
-            .await
+            match cmd {
+                Some(cmd) => self.query_async("set", cmd).await,
+                None => Ok(()),
+            }
         })
     }
 }
 
-/// Consecutive-failure circuit breaker: open for `cooldown` after `threshold`
-/// failures in a row; then one call at a time is let through until one succeeds.
-struct Breaker {
-    threshold: u32,
-    cooldown: Duration,
-    failures: AtomicU32,
-    /// Nanoseconds since `epoch` until which calls are refused.
-    open_until: AtomicU64,
-    epoch: Instant,
-}
-
-impl Breaker {
-    fn new(threshold: u32, cooldown: Duration) -> Self {
-        Self {
-            threshold,
-            cooldown,
-            failures: AtomicU32::new(0),
-            open_until: AtomicU64::new(0),
-            epoch: Instant::now(),
-        }
-    }
-
-    fn now(&self) -> u64 {
-        u64::try_from(self.epoch.elapsed().as_nanos()).unwrap_or(u64::MAX)
-    }
-
-    fn admit(&self) -> Result<(), BackendError> {
-        let until = self.open_until.load(Ordering::Acquire);
-        if until == 0 {
-            return Ok(());
-        }
-        let now = self.now();
-        if now < until {
-            return Err(BackendError::Unavailable {
-                backend: NAME,
-                reason: "circuit breaker open after repeated failures".into(),
-            });
-        }
-        // Half-open: let this caller try; others wait for a new cooldown.
-        let next = now.saturating_add(u64::try_from(self.cooldown.as_nanos()).unwrap_or(u64::MAX));
-        match self
-            .open_until
-            .compare_exchange(until, next, Ordering::AcqRel, Ordering::Acquire)
-        {
-            Ok(_) => Ok(()),
-            Err(_) => Err(BackendError::Unavailable {
-                backend: NAME,
-                reason: "circuit breaker open after repeated failures".into(),
-            }),
-        }
-    }
-
-    fn success(&self) {
-        self.failures.store(0, Ordering::Relaxed);
-        self.open_until.store(0, Ordering::Release);
-    }
-
-    fn failure(&self) {
-        let failures = self
-            .failures
-            .fetch_add(1, Ordering::Relaxed)
-            .saturating_add(1);
-        if failures >= self.threshold {
-            let until = self
-                .now()
-                .saturating_add(u64::try_from(self.cooldown.as_nanos()).unwrap_or(u64::MAX))
-                .max(1);
-            self.open_until.store(until, Ordering::Release);
-        }
-    }
-}
-
-/// `*`, `?`, `[`, `]` and `\` escaped for a `MATCH` pattern.
-fn glob_escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        if matches!(c, '*' | '?' | '[' | ']' | '\\') {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
-/// The URL with its password replaced by `***`.
-fn redact_url(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let userinfo = &url[scheme + 3..at];
-            let user = userinfo.split(':').next().unwrap_or("");
-            if userinfo.contains(':') {
-                format!("{}{}:***{}", &url[..scheme + 3], user, &url[at..])
-            } else {
-                url.to_owned()
-            }
-        }
-        _ => url.to_owned(),
-    }
-}
-
-/// `message` with any occurrence of `url`'s password removed.
-fn redact(message: &str, url: &str) -> String {
-    let password = url
-        .find("://")
-        .zip(url.rfind('@'))
-        .and_then(|(scheme, at)| url.get(scheme + 3..at))
-        .and_then(|userinfo| userinfo.split_once(':').map(|(_, password)| password))
-        .filter(|password| !password.is_empty() && *password != "***");
-    match password {
-        Some(password) => message.replace(password, "***"),
-        None => message.to_owned(),
-    }
-}
-
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn urls_and_errors_never_show_the_password() {
-        assert_eq!(
-            redact_url("redis://app:s3cret@127.0.0.1:6379/2"),
-            "redis://app:***@127.0.0.1:6379/2"
-        );
-        assert_eq!(
-            redact_url("redis://127.0.0.1:6379/"),
-            "redis://127.0.0.1:6379/"
-        );
-        assert_eq!(
-            redact("auth s3cret failed", "redis://app:s3cret@h/"),
-            "auth *** failed"
-        );
-        let backend = RedisBackend::builder("redis://app:s3cret@127.0.0.1:1/")
-            .build()
-            .unwrap();
-        assert!(!format!("{backend:?}").contains("s3cret"));
-        let builder = RedisBackend::builder("redis://app:s3cret@127.0.0.1:1/");
-        assert!(!format!("{builder:?}").contains("s3cret"));
-    }
-
-    #[test]
-    fn namespace_patterns_match_only_their_own_keys() {
-        let backend = RedisBackend::builder("redis://127.0.0.1:1/")
-            .prefix("p")
-            .build()
-            .unwrap();
-        assert_eq!(glob_escape("a*b?[c]\\"), "a\\*b\\?\\[c\\]\\\\");
-        let pattern = backend.namespace_pattern("ns");
-        assert!(pattern.starts_with("p:ns:v??????????:"));
-        assert_eq!(pattern.len(), "p:ns:v??????????:".len() + 64);
-    }
-
-    #[test]
-    fn ttls_under_a_millisecond_store_nothing() {
-        assert!(set_cmd("k".into(), b"v", Some(Duration::from_micros(999))).is_none());
-        assert!(set_cmd("k".into(), b"v", Some(Duration::from_millis(1))).is_some());
-        assert!(set_cmd("k".into(), b"v", None).is_some());
-    }
-}
+mod tests;

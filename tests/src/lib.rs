@@ -63,6 +63,20 @@ pub fn wait_until(mut condition: impl FnMut() -> bool) -> bool {
     condition()
 }
 
+/// Polls `condition` every `interval` until it holds or [`DEADLINE`] passes;
+/// returns whether it held. For conditions that cost a round trip (a Redis
+/// query), where [`wait_until`]'s tight loop would only burn CPU and sockets.
+pub fn wait_until_every(interval: Duration, mut condition: impl FnMut() -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < DEADLINE {
+        if condition() {
+            return true;
+        }
+        thread::sleep(interval);
+    }
+    condition()
+}
+
 /// Polls `condition` (yielding to the runtime in between) until it holds or the
 /// real-time [`DEADLINE`] passes; returns whether it held.
 pub async fn wait_until_async(mut condition: impl FnMut() -> bool) -> bool {

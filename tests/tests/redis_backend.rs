@@ -1,239 +1,221 @@
 //! `#[ttl_cache]` on a real `redis-server` (started per test on a free loopback
-//! port): keys, TTLs, hits, clear, corrupt values, fail-open and reconnect.
+//! port, persistence off): the whole Redis suite of `redis_suite/`, plus what
+//! only a single server has (database indexes, TLS).
 #![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, LazyLock, OnceLock};
-use std::time::Duration;
+use cache_redis::{RedisBackend, RedisBackendBuilder};
+use cache_tests::redis_server::Topology;
 
-use cache_core::ttl_cache;
-use cache_redis::RedisBackend;
-use cache_tests::redis_server::{RedisServer, free_port};
-use cache_tests::wait_until;
+const TOPOLOGY: Topology = Topology::Single;
 
-static URL: OnceLock<String> = OnceLock::new();
-static REDIS: LazyLock<Arc<RedisBackend>> = LazyLock::new(|| {
-    Arc::new(
-        RedisBackend::builder(URL.get().expect("test sets URL first").clone())
-            .prefix("t")
-            .op_timeout(Duration::from_millis(500))
-            .breaker_threshold(3)
-            .breaker_cooldown(Duration::from_millis(50))
-            .build()
-            .expect("valid URL"),
-    )
-});
-
-fn server() -> Option<RedisServer> {
-    let server = RedisServer::start()?;
-    URL.set(server.url()).expect("one server per test process");
-    Some(server)
+fn builder(urls: &[String]) -> RedisBackendBuilder {
+    assert_eq!(urls.len(), 1, "a single server has one URL: {urls:?}");
+    RedisBackend::builder(urls[0].clone())
 }
 
-static CALLS: AtomicUsize = AtomicUsize::new(0);
+#[path = "redis_suite/mod.rs"]
+mod suite;
 
-#[ttl_cache(ttl = 30, backend = REDIS.clone())]
-fn square(x: u64) -> u64 {
-    CALLS.fetch_add(1, Ordering::SeqCst);
-    x * x
-}
+mod single_only {
+    use cache_core::ttl_cache;
+    use cache_tests::redis_server::RedisServer;
 
-fn keys(server: &RedisServer, pattern: &str) -> Vec<String> {
-    let reply = server.command(&format!("KEYS {pattern}"));
-    reply
-        .lines()
-        .filter(|line| !line.starts_with('*') && !line.starts_with('$'))
-        .map(str::to_owned)
-        .collect()
-}
+    use super::suite::{REDIS, URLS, clean, counts};
 
-/// Two calls: one miss then a hit read from Redis; the key has the documented
-/// shape and a millisecond TTL within the cache's (R14); clear empties it.
-#[test]
-fn sync_calls_hit_redis_with_px_ttl_and_clear() {
-    let Some(server) = server() else { return };
-    assert_eq!(square(7), 49);
-    assert_eq!(square(7), 49);
-    assert_eq!(CALLS.load(Ordering::SeqCst), 1);
-    let info = square::cache_info();
-    assert_eq!((info.hits, info.misses, info.current_size), (1, 1, 1));
-    assert_eq!(info.backend_errors, 0);
-    let stored = keys(&server, "t:*");
-    assert_eq!(stored.len(), 1, "{stored:?}");
-    let key = &stored[0];
-    let prefix = "t:redis_backend::square:v0000000000:";
-    assert!(key.starts_with(prefix), "{key}");
-    assert_eq!(key.len(), prefix.len() + 64);
-    let pttl: i64 = server
-        .command(&format!("PTTL {key}"))
-        .trim_start_matches(':')
-        .trim()
-        .parse()
-        .unwrap();
-    assert!(pttl > 0 && pttl <= 30_000, "PTTL {pttl}");
-    assert!(server.command(&format!("GET {key}")).contains("TTLC"));
-    square::cache_clear();
-    assert_eq!(square::cache_info().current_size, 0);
-    assert!(keys(&server, "t:*").is_empty());
-    assert_eq!(square(7), 49);
-    assert_eq!(CALLS.load(Ordering::SeqCst), 2);
-}
-
-static ASYNC_CALLS: AtomicUsize = AtomicUsize::new(0);
-
-#[ttl_cache(ttl = 30, backend = REDIS.clone())]
-async fn label(x: u64) -> Result<String, String> {
-    ASYNC_CALLS.fetch_add(1, Ordering::SeqCst);
-    if x == 0 {
-        return Err("zero".into());
+    #[ttl_cache(ttl = 60, backend = REDIS.clone())]
+    fn in_db3(x: u64) -> u64 {
+        x + 3
     }
-    Ok(format!("label-{x}"))
-}
 
-/// The async path uses the multiplexed connection: a hit after a miss, errors
-/// never stored, clear and size from async code.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn async_calls_hit_redis_and_never_store_errors() {
-    let Some(_server) = server() else { return };
-    assert_eq!(label(3).await.unwrap(), "label-3");
-    assert_eq!(label(3).await.unwrap(), "label-3");
-    assert!(label(0).await.is_err());
-    assert!(label(0).await.is_err());
-    assert_eq!(ASYNC_CALLS.load(Ordering::SeqCst), 3);
-    let info = label::cache_info();
-    assert_eq!(
-        (info.hits, info.current_size, info.backend_errors),
-        (1, 1, 0)
-    );
-    label::cache_clear();
-    assert_eq!(label::cache_info().current_size, 0);
-}
-
-#[ttl_cache(identifier = "ns", backend = REDIS.clone())]
-fn in_ns(x: u64) -> u64 {
-    x
-}
-
-#[ttl_cache(identifier = "ns2", backend = REDIS.clone())]
-fn in_ns2(x: u64) -> u64 {
-    x
-}
-
-#[ttl_cache(identifier = "n*", backend = REDIS.clone())]
-fn in_glob(x: u64) -> u64 {
-    x
-}
-
-#[ttl_cache(identifier = "n?[s]", backend = REDIS.clone())]
-fn in_glob2(x: u64) -> u64 {
-    x
-}
-
-/// `cache_clear` removes every key of its cache, over many SCAN batches, and
-/// none of caches whose identity it prefixes or glob-matches.
-#[test]
-fn clear_removes_all_of_one_namespace_and_nothing_else() {
-    let Some(server) = server() else { return };
-    for x in 0..2_500 {
-        in_ns(x);
+    /// The URL's database index is the one used: keys land in db 3, and size
+    /// and clear look there.
+    #[test]
+    fn url_database_index_is_used() {
+        let Some(server) = RedisServer::start() else {
+            return;
+        };
+        URLS.set(vec![format!("redis://127.0.0.1:{}/3", server.port())])
+            .unwrap();
+        assert_eq!(in_db3(1), 4);
+        assert_eq!(in_db3(1), 4);
+        assert_eq!(counts(in_db3::cache_info()), clean(1, 1, 1, 1));
+        let dbsize = |db: &str| {
+            let mut conn = server.connect();
+            conn.call(&["SELECT", db]).unwrap().expect_ok();
+            conn.call(&["DBSIZE"]).unwrap().int()
+        };
+        assert_eq!((dbsize("0"), dbsize("3")), (0, 1));
+        in_db3::cache_clear();
+        assert_eq!((dbsize("0"), dbsize("3")), (0, 0));
     }
-    for x in 0..10 {
-        in_ns2(x);
-        in_glob(x);
-        in_glob2(x);
+}
+
+/// `rediss://` to a TLS-only `redis-server` whose certificate is signed by a
+/// private CA made here with the `openssl` CLI (R18: TLS where the local server
+/// supports it). Built with `--features tls`.
+#[cfg(feature = "tls")]
+mod tls {
+    use std::path::Path;
+    use std::process::Command;
+    use std::sync::{Arc, LazyLock, OnceLock};
+    use std::time::Duration;
+
+    use cache_core::ttl_cache;
+    use cache_redis::RedisBackend;
+    use cache_tests::redis_server::{RedisServer, TempDir, redis_available};
+
+    use super::suite::{clean, counts};
+
+    /// The server's URL and the CA certificate (PEM).
+    static TLS: OnceLock<(String, Vec<u8>)> = OnceLock::new();
+
+    static TRUSTING: LazyLock<Arc<RedisBackend>> = LazyLock::new(|| {
+        let (url, ca) = TLS.get().expect("the test sets TLS first");
+        Arc::new(
+            RedisBackend::builder(url.clone())
+                .tls_root_cert(ca.clone())
+                .prefix("t")
+                .op_timeout(Duration::from_secs(2))
+                .build()
+                .expect("valid URL"),
+        )
+    });
+
+    /// The same server without the private CA: the certificate is not trusted.
+    static UNTRUSTING: LazyLock<Arc<RedisBackend>> = LazyLock::new(|| {
+        let (url, _) = TLS.get().expect("the test sets TLS first");
+        Arc::new(
+            RedisBackend::builder(url.clone())
+                .prefix("t")
+                .op_timeout(Duration::from_secs(2))
+                .build()
+                .expect("valid URL"),
+        )
+    });
+
+    #[ttl_cache(ttl = 60, backend = TRUSTING.clone())]
+    fn over_tls(x: u64) -> u64 {
+        x + 10
     }
-    assert_eq!(in_ns::cache_info().current_size, 2_500);
-    in_glob::cache_clear();
-    in_glob2::cache_clear();
-    assert_eq!(in_ns::cache_info().current_size, 2_500);
-    assert_eq!(in_ns2::cache_info().current_size, 10);
-    assert_eq!(in_glob::cache_info().current_size, 0);
-    in_ns::cache_clear();
-    assert_eq!(in_ns::cache_info().current_size, 0);
-    assert_eq!(in_ns2::cache_info().current_size, 10);
-    assert_eq!(keys(&server, "t:ns:*").len(), 0);
-}
 
-static CORRUPT_CALLS: AtomicUsize = AtomicUsize::new(0);
+    #[ttl_cache(ttl = 60, backend = UNTRUSTING.clone())]
+    fn over_untrusted_tls(x: u64) -> u64 {
+        x + 20
+    }
 
-#[ttl_cache(backend = REDIS.clone())]
-fn corruptible(x: u64) -> u64 {
-    CORRUPT_CALLS.fetch_add(1, Ordering::SeqCst);
-    x + 1
-}
-
-/// A corrupt stored value is a counted miss: the body runs, the value is
-/// returned and overwritten, and the next call hits (R10).
-#[test]
-fn corrupt_values_are_counted_misses_and_overwritten() {
-    let Some(server) = server() else { return };
-    assert_eq!(corruptible(1), 2);
-    let key = keys(&server, "t:*").pop().unwrap();
-    for garbage in ["garbage", "TTLC", "\"\""] {
+    fn openssl(dir: &Path, args: &[&str]) {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("run openssl");
         assert!(
-            server
-                .command(&format!("SET {key} {garbage}"))
-                .starts_with("+OK")
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
         );
-        assert_eq!(corruptible(1), 2);
     }
-    assert_eq!(corruptible(1), 2);
-    let info = corruptible::cache_info();
-    assert_eq!(info.decode_errors, 3);
-    assert_eq!(CORRUPT_CALLS.load(Ordering::SeqCst), 4);
-    assert_eq!(info.hits, 1);
-}
 
-static OUTAGE_CALLS: AtomicUsize = AtomicUsize::new(0);
-
-#[ttl_cache(backend = REDIS.clone())]
-fn during_outage(x: u64) -> u64 {
-    OUTAGE_CALLS.fetch_add(1, Ordering::SeqCst);
-    x * 3
-}
-
-/// Fail-open: with the server killed every call still returns its value and
-/// counts a backend error; after a restart on the same port the backend
-/// reconnects and hits again (R7, R8).
-#[test]
-fn killed_server_fails_open_and_restart_reconnects() {
-    let Some(server) = server() else { return };
-    let port = server.port();
-    assert_eq!(during_outage(2), 6);
-    server.kill();
-    for _ in 0..10 {
-        assert_eq!(during_outage(2), 6);
+    /// A CA, and a server certificate for IP 127.0.0.1 signed by it.
+    fn make_certificates(dir: &Path) {
+        let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1"];
+        let mut ca = vec!["req", "-x509", "-nodes", "-days", "2"];
+        ca.extend(ec);
+        ca.extend([
+            "-keyout",
+            "ca.key",
+            "-out",
+            "ca.crt",
+            "-subj",
+            "/CN=cache-tests CA",
+            "-addext",
+            "basicConstraints=critical,CA:TRUE",
+            "-addext",
+            "keyUsage=critical,keyCertSign,cRLSign",
+        ]);
+        openssl(dir, &ca);
+        let mut csr = vec!["req", "-new", "-nodes"];
+        csr.extend(ec);
+        csr.extend([
+            "-keyout",
+            "server.key",
+            "-out",
+            "server.csr",
+            "-subj",
+            "/CN=127.0.0.1",
+        ]);
+        openssl(dir, &csr);
+        std::fs::write(
+            dir.join("server.ext"),
+            "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n\
+             extendedKeyUsage=serverAuth\nsubjectAltName=IP:127.0.0.1\n",
+        )
+        .unwrap();
+        openssl(
+            dir,
+            &[
+                "x509",
+                "-req",
+                "-in",
+                "server.csr",
+                "-CA",
+                "ca.crt",
+                "-CAkey",
+                "ca.key",
+                "-CAcreateserial",
+                "-days",
+                "2",
+                "-out",
+                "server.crt",
+                "-extfile",
+                "server.ext",
+            ],
+        );
     }
-    let info = during_outage::cache_info();
-    assert!(info.backend_errors >= 10, "{info:?}");
-    assert_eq!(OUTAGE_CALLS.load(Ordering::SeqCst), 11);
-    let restarted = RedisServer::start_on(port);
-    assert!(
-        wait_until(|| {
-            during_outage(5);
-            keys(&restarted, "t:*").len() == 1
-        }),
-        "the backend never wrote to the restarted server"
-    );
-    let before = during_outage::cache_info().hits;
-    during_outage(5);
-    assert_eq!(during_outage::cache_info().hits, before + 1);
-}
 
-/// The backend is built while nothing listens (lazy connect): calls fail open,
-/// and once a server appears on that port the cache works.
-#[test]
-fn backend_starts_while_redis_is_down() {
-    if RedisServer::start().is_none() {
-        return;
+    /// With the private CA trusted, the cache works over TLS (hit after miss,
+    /// size, clear); without it the handshake fails and calls fail open.
+    #[test]
+    fn rediss_with_a_private_ca() {
+        if !redis_available(false) {
+            return;
+        }
+        if Command::new("openssl").arg("version").output().is_err() {
+            assert!(
+                std::env::var_os("CI").is_none(),
+                "CI is set but the openssl CLI is missing"
+            );
+            eprintln!("SKIPPED: no openssl CLI");
+            return;
+        }
+        let dir = TempDir::new("tls");
+        make_certificates(dir.path());
+        let file = |name: &str| dir.path().join(name).to_string_lossy().into_owned();
+        let server = RedisServer::start_tls(&[
+            "--tls-cert-file",
+            &file("server.crt"),
+            "--tls-key-file",
+            &file("server.key"),
+            "--tls-ca-cert-file",
+            &file("ca.crt"),
+            "--tls-auth-clients",
+            "no",
+        ])
+        .expect("redis-server is installed");
+        let ca = std::fs::read(dir.path().join("ca.crt")).unwrap();
+        TLS.set((format!("rediss://127.0.0.1:{}/", server.port()), ca))
+            .unwrap();
+
+        assert_eq!(over_tls(1), 11);
+        assert_eq!(over_tls(1), 11);
+        assert_eq!(counts(over_tls::cache_info()), clean(1, 1, 1, 1));
+        over_tls::cache_clear();
+        assert_eq!(counts(over_tls::cache_info()), clean(0, 0, 0, 0));
+
+        assert_eq!(over_untrusted_tls(1), 21);
+        assert_eq!(over_untrusted_tls(1), 21);
+        let info = over_untrusted_tls::cache_info();
+        assert_eq!((info.hits, info.computations), (0, 2));
+        assert!(info.backend_errors >= 2, "{info:?}");
     }
-    let port = free_port();
-    URL.set(format!("redis://127.0.0.1:{port}/")).unwrap();
-    assert_eq!(during_outage(4), 12);
-    assert!(during_outage::cache_info().backend_errors >= 1);
-    let server = RedisServer::start_on(port);
-    assert!(wait_until(|| {
-        during_outage(4);
-        keys(&server, "t:*").len() == 1
-    }));
 }

@@ -1,0 +1,769 @@
+//! Redis scenarios R1–R3 of `shared/perf.md`: `#[ttl_cache]` on
+//! `cache_redis::RedisBackend` beside raw redis-rs and the `cached` crate's Redis
+//! store, on a private `redis-server` (free loopback port, no persistence) that
+//! this benchmark starts and stops. Without `redis-server` it says it is skipped
+//! and exits 0.
+//!
+//! Run: `cargo bench -p cache-bench --bench redis` (about a minute). Env
+//! `BENCH_ROUNDS` (default 15) and `BENCH_OPS` (default 4000: calls per candidate
+//! per round in R1; R2 makes half as many, R3 16 times as many) scale it; without
+//! `--bench` (`cargo test --benches`) it runs 3 rounds of 100.
+//!
+//! Every value is an `Item { id: u64, name: String }` (serde-derived, name of 11
+//! bytes), so every candidate pays its decode: ours decodes its checked envelope
+//! (MessagePack inside), raw redis-rs decodes MessagePack with named fields
+//! (`rmp_serde`, the same encoding inside our envelope), `cached` decodes its own
+//! MessagePack record. Candidates of one scenario run interleaved in one process,
+//! in shuffled order over the rounds; tables give medians and ratios.
+//!
+//! - **R1, hit, sequential** (target: ours ≤ 1.15 × raw redis-rs). 1,000 keys are
+//!   stored first; each round reads `BENCH_OPS` of them at random, one call after
+//!   another. Three groups, each in its own runtime flavour with its peers:
+//!   - sync: ours is a sync `#[ttl_cache(backend = …)]` fn (the backend's blocking
+//!     connection); raw is `GET` on one blocking `redis::Connection` + decode;
+//!     `cached` is a sync `#[concurrent_cached]` fn over `cached::RedisCache`
+//!     (r2d2 pool of blocking connections; its documented explicit-store form,
+//!     `ty` + `create`, built with the same URL and a TTL).
+//!   - async, current-thread tokio runtime: ours is an `async fn` (the backend's
+//!     multiplexed `ConnectionManager`); raw is `GET` on one
+//!     `MultiplexedConnection` + decode; `cached` is an async `#[concurrent_cached]`
+//!     fn over `cached::AsyncRedisCache` (its default multiplexed connection).
+//!   - async, multi-thread tokio runtime with 2 workers: the same three, with
+//!     their connections made on that runtime.
+//! - **R2, miss** (target: ours ≤ 2.2 × one raw `GET`). Every call uses a new key
+//!   (a counter), so every call is a real miss: `GET` → nil, body, `SET … PX`.
+//!   Peers: the `cached` store's miss (its `GET`, body, `GET`+`PSETEX` pipeline);
+//!   anchor: one raw `GET` of an absent key; reference: raw `GET` + `SET PX`.
+//!   Sync and current-thread async groups as in R1. After each timed round the
+//!   candidate's writes are removed (`FLUSHDB`, outside the timed part), so no
+//!   round sees another's keys and memory stays flat.
+//! - **R3, hits, 64 tokio tasks, one connection** (target: ours ≥ 0.8 × raw
+//!   throughput). Multi-thread runtime, 2 workers; each round's `BENCH_OPS × 16`
+//!   reads are split over 64 tasks that start on a barrier; the time runs from the
+//!   barrier's release to the last task's end. Ours: the async `#[ttl_cache]` fn,
+//!   whose backend shares one multiplexed connection; raw: each task's clone of
+//!   one `MultiplexedConnection`, `GET` + decode; `cached`'s `AsyncRedisCache`
+//!   (one multiplexed connection) for information.
+//!
+//! R1 and R3 read keys R2 flushes, so R2 runs last. A sanity section checks that
+//! every "hit" of ours was a hit, every "miss" a miss, and no backend call failed
+//! (a failure is a fail-open miss, which would make the numbers meaningless).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
+
+use std::future::Future;
+use std::hint::black_box;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use cache_bench::{
+    Candidate, Measured, Plan, Target, TimedCandidate, Unit, measure, measure_timed, report_group,
+};
+use cache_core::ttl_cache;
+use cache_redis::RedisBackend;
+use cache_tests::redis_server::RedisServer;
+use cached::macros::concurrent_cached;
+use redis::aio::MultiplexedConnection;
+use redis::{AsyncCommands, Commands};
+use serde::{Deserialize, Serialize};
+use tokio::runtime::Runtime;
+
+/// Keys stored before the hit scenarios.
+const KEYS: u64 = 1_000;
+/// Tasks of R3.
+const TASKS: usize = 64;
+/// TTL of every stored value (long: hits must stay hits).
+const TTL_SECS: u64 = 3600;
+
+static URL: OnceLock<String> = OnceLock::new();
+
+fn url() -> &'static str {
+    URL.get().expect("main sets the URL before the first call")
+}
+
+fn backend() -> Arc<RedisBackend> {
+    Arc::new(
+        RedisBackend::builder(url())
+            .prefix("bench")
+            .build()
+            .expect("valid URL"),
+    )
+}
+
+/// Sync calls, and async calls on the current-thread runtime (its multiplexed
+/// connection's driver task lives on the runtime of the first async call).
+static REDIS: LazyLock<Arc<RedisBackend>> = LazyLock::new(backend);
+/// Async calls on the multi-thread runtime.
+static REDIS_MT: LazyLock<Arc<RedisBackend>> = LazyLock::new(backend);
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+struct Item {
+    id: u64,
+    name: String,
+}
+
+fn body(k: u64) -> Item {
+    Item {
+        id: k,
+        name: format!("item-{k:06}"),
+    }
+}
+
+fn fold(item: &Item) -> u64 {
+    item.id ^ item.name.len() as u64
+}
+
+// ---- ours -------------------------------------------------------------------
+
+#[ttl_cache(ttl = 3600, backend = REDIS.clone())]
+fn ours_hit(k: u64) -> Item {
+    body(k)
+}
+
+#[ttl_cache(ttl = 3600, backend = REDIS.clone())]
+async fn ours_hit_ct(k: u64) -> Item {
+    body(k)
+}
+
+#[ttl_cache(ttl = 3600, backend = REDIS_MT.clone())]
+async fn ours_hit_mt(k: u64) -> Item {
+    body(k)
+}
+
+#[ttl_cache(ttl = 3600, backend = REDIS.clone())]
+fn ours_miss(k: u64) -> Item {
+    body(k)
+}
+
+#[ttl_cache(ttl = 3600, backend = REDIS.clone())]
+async fn ours_miss_ct(k: u64) -> Item {
+    body(k)
+}
+
+// ---- cached (its Redis stores through #[concurrent_cached] with ty + create) --
+
+fn cached_store(prefix: &str) -> cached::RedisCache<u64, Item> {
+    cached::RedisCache::builder(prefix)
+        .ttl(Duration::from_secs(TTL_SECS))
+        .connection_string(url())
+        .build()
+        .expect("cached RedisCache")
+}
+
+async fn cached_async_store(prefix: &str) -> cached::AsyncRedisCache<u64, Item> {
+    cached::AsyncRedisCache::builder(prefix)
+        .ttl(Duration::from_secs(TTL_SECS))
+        .connection_string(url())
+        .build()
+        .await
+        .expect("cached AsyncRedisCache")
+}
+
+#[concurrent_cached(
+    ty = "cached::RedisCache<u64, Item>",
+    create = r##"{ cached_store("cached_hit") }"##,
+    map_error = r##"|e| format!("{e:?}")"##
+)]
+fn cached_hit(k: u64) -> Result<Item, String> {
+    Ok(body(k))
+}
+
+#[concurrent_cached(
+    ty = "cached::AsyncRedisCache<u64, Item>",
+    create = r##"{ cached_async_store("cached_hit_ct").await }"##,
+    map_error = r##"|e| format!("{e:?}")"##
+)]
+async fn cached_hit_ct(k: u64) -> Result<Item, String> {
+    Ok(body(k))
+}
+
+#[concurrent_cached(
+    ty = "cached::AsyncRedisCache<u64, Item>",
+    create = r##"{ cached_async_store("cached_hit_mt").await }"##,
+    map_error = r##"|e| format!("{e:?}")"##
+)]
+async fn cached_hit_mt(k: u64) -> Result<Item, String> {
+    Ok(body(k))
+}
+
+#[concurrent_cached(
+    ty = "cached::RedisCache<u64, Item>",
+    create = r##"{ cached_store("cached_miss") }"##,
+    map_error = r##"|e| format!("{e:?}")"##
+)]
+fn cached_miss(k: u64) -> Result<Item, String> {
+    Ok(body(k))
+}
+
+#[concurrent_cached(
+    ty = "cached::AsyncRedisCache<u64, Item>",
+    create = r##"{ cached_async_store("cached_miss_ct").await }"##,
+    map_error = r##"|e| format!("{e:?}")"##
+)]
+async fn cached_miss_ct(k: u64) -> Result<Item, String> {
+    Ok(body(k))
+}
+
+// ---- raw redis-rs -------------------------------------------------------------
+
+fn raw_key(k: u64) -> String {
+    format!("bench:raw:item:{k}")
+}
+
+fn encode(item: &Item) -> Vec<u8> {
+    rmp_serde::to_vec_named(item).expect("encode")
+}
+
+fn decode(bytes: &[u8]) -> Item {
+    rmp_serde::from_slice(bytes).expect("decode")
+}
+
+fn raw_get(conn: &mut redis::Connection, k: u64) -> Item {
+    let bytes: Vec<u8> = conn.get(raw_key(k)).expect("GET");
+    decode(&bytes)
+}
+
+async fn raw_get_async(conn: &mut MultiplexedConnection, k: u64) -> Item {
+    let bytes: Vec<u8> = conn.get(raw_key(k)).await.expect("GET");
+    decode(&bytes)
+}
+
+/// Keys no one writes: every `GET` of them returns nil.
+static FRESH: AtomicU64 = AtomicU64::new(1 << 40);
+
+fn fresh() -> u64 {
+    FRESH.fetch_add(1, Ordering::Relaxed)
+}
+
+// ---- harness glue ---------------------------------------------------------------
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// A current-thread loop over `keys` inside `rt`.
+fn seq<'a, F, Fut>(rt: &'a Runtime, op: F) -> impl Fn(&[u64]) -> u64 + Sync + 'a
+where
+    F: Fn(u64) -> Fut + Sync + 'a,
+    Fut: Future<Output = u64>,
+{
+    move |keys| {
+        rt.block_on(async {
+            let mut acc = 0u64;
+            for &k in keys {
+                acc = acc.wrapping_add(op(k).await);
+            }
+            acc
+        })
+    }
+}
+
+/// Splits `keys` over [`TASKS`] tasks on `rt`, made by `task` from their share;
+/// they start on a barrier, and the time runs from its release to the last end.
+fn fan_out<F, Fut>(rt: &Runtime, keys: &[u64], task: F) -> Duration
+where
+    F: Fn(Vec<u64>) -> Fut,
+    Fut: Future<Output = u64> + Send + 'static,
+{
+    rt.block_on(async {
+        let barrier = Arc::new(tokio::sync::Barrier::new(TASKS + 1));
+        let n = keys.len();
+        let handles: Vec<_> = (0..TASKS)
+            .map(|i| {
+                let work = task(keys[i * n / TASKS..(i + 1) * n / TASKS].to_vec());
+                let barrier = Arc::clone(&barrier);
+                tokio::spawn(async move {
+                    barrier.wait().await;
+                    work.await
+                })
+            })
+            .collect();
+        barrier.wait().await;
+        let start = Instant::now();
+        let mut acc = 0u64;
+        for h in handles {
+            acc = acc.wrapping_add(h.await.expect("task"));
+        }
+        let elapsed = start.elapsed();
+        black_box(acc);
+        elapsed
+    })
+}
+
+struct World {
+    ct: Runtime,
+    mt: Runtime,
+    raw_sync: Mutex<redis::Connection>,
+    raw_ct: MultiplexedConnection,
+    raw_mt: MultiplexedConnection,
+    /// Clears the database after a miss round (outside the timed part).
+    admin: Mutex<redis::Connection>,
+}
+
+impl World {
+    fn new() -> Self {
+        let client = redis::Client::open(url()).expect("client");
+        let ct = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let mt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        let raw_ct = ct
+            .block_on(client.get_multiplexed_async_connection())
+            .expect("multiplexed connection");
+        let raw_mt = mt
+            .block_on(client.get_multiplexed_async_connection())
+            .expect("multiplexed connection");
+        World {
+            raw_sync: Mutex::new(client.get_connection().expect("connection")),
+            admin: Mutex::new(client.get_connection().expect("connection")),
+            raw_ct,
+            raw_mt,
+            ct,
+            mt,
+        }
+    }
+
+    /// Stores every hit key in every candidate's namespace.
+    fn warm(&self) {
+        let mut conn = self.raw_sync.lock().unwrap();
+        for k in 0..KEYS {
+            let _: () = conn
+                .pset_ex(raw_key(k), encode(&body(k)), TTL_SECS * 1000)
+                .expect("SET");
+            ours_hit(k);
+            cached_hit(k).unwrap();
+        }
+        drop(conn);
+        self.ct.block_on(async {
+            for k in 0..KEYS {
+                ours_hit_ct(k).await;
+                cached_hit_ct(k).await.unwrap();
+            }
+        });
+        self.mt.block_on(async {
+            for k in 0..KEYS {
+                ours_hit_mt(k).await;
+                cached_hit_mt(k).await.unwrap();
+            }
+        });
+    }
+
+    fn flush(&self) {
+        let mut conn = self.admin.lock().unwrap();
+        redis::cmd("FLUSHDB")
+            .query::<()>(&mut *conn)
+            .expect("FLUSHDB");
+    }
+}
+
+// ---- scenarios -------------------------------------------------------------------
+
+const R1_SYNC: [&str; 3] = [
+    "raw redis-rs GET+decode (sync)",
+    "ours #[ttl_cache] fn (sync)",
+    "cached RedisCache (sync)",
+];
+const R1_CT: [&str; 3] = [
+    "raw multiplexed GET+decode (ct)",
+    "ours #[ttl_cache] async fn (ct)",
+    "cached AsyncRedisCache (ct)",
+];
+const R1_MT: [&str; 3] = [
+    "raw multiplexed GET+decode (mt)",
+    "ours #[ttl_cache] async fn (mt)",
+    "cached AsyncRedisCache (mt)",
+];
+
+fn r1(w: &World, rounds: usize, ops: usize) -> String {
+    let plan = Plan {
+        threads: 1,
+        rounds,
+        ops,
+        keys: KEYS,
+    };
+    let (ct, mt) = (&w.ct, &w.mt);
+    let c = vec![
+        Candidate::per_key(R1_SYNC[0], |k| {
+            fold(&raw_get(&mut w.raw_sync.lock().unwrap(), k))
+        }),
+        Candidate::per_key(R1_SYNC[1], |k| fold(&ours_hit(k))),
+        Candidate::per_key(R1_SYNC[2], |k| fold(&cached_hit(k).unwrap())),
+        Candidate::whole(R1_CT[0], |keys| {
+            ct.block_on(async {
+                let mut conn = w.raw_ct.clone();
+                let mut acc = 0u64;
+                for &k in keys {
+                    acc = acc.wrapping_add(fold(&raw_get_async(&mut conn, k).await));
+                }
+                acc
+            })
+        }),
+        Candidate::whole(
+            R1_CT[1],
+            seq(ct, |k| async move { fold(&ours_hit_ct(k).await) }),
+        ),
+        Candidate::whole(
+            R1_CT[2],
+            seq(
+                ct,
+                |k| async move { fold(&cached_hit_ct(k).await.unwrap()) },
+            ),
+        ),
+        Candidate::whole(R1_MT[0], |keys| {
+            mt.block_on(async {
+                let mut conn = w.raw_mt.clone();
+                let mut acc = 0u64;
+                for &k in keys {
+                    acc = acc.wrapping_add(fold(&raw_get_async(&mut conn, k).await));
+                }
+                acc
+            })
+        }),
+        Candidate::whole(
+            R1_MT[1],
+            seq(mt, |k| async move { fold(&ours_hit_mt(k).await) }),
+        ),
+        Candidate::whole(
+            R1_MT[2],
+            seq(
+                mt,
+                |k| async move { fold(&cached_hit_mt(k).await.unwrap()) },
+            ),
+        ),
+    ];
+    let m = measure(&plan, &c);
+    let mut out = format!(
+        "\n### R1: Redis hit, sequential, same runtime flavour\n\n\
+         {rounds} rounds × {ops} hits per candidate over {KEYS} stored keys; medians; \
+         all 9 candidates interleaved\n"
+    );
+    for (heading, names) in [
+        ("#### sync (blocking connections)", R1_SYNC),
+        ("#### async, current-thread tokio runtime", R1_CT),
+        ("#### async, multi-thread tokio runtime (2 workers)", R1_MT),
+    ] {
+        out.push_str(&group(&m, heading, &names, 1.15));
+    }
+    out
+}
+
+/// A group of three (raw anchor, ours, cached): ratios to raw and to `cached`,
+/// and the target ours / raw ≤ `limit`.
+fn group(m: &Measured, heading: &str, names: &[&str; 3], limit: f64) -> String {
+    report_group(
+        heading,
+        m,
+        names,
+        &[names[0], names[2]],
+        Unit::NsPerOp,
+        &[Target::at_most(m, names[1], names[0], limit)],
+    )
+}
+
+const R2_SYNC: [&str; 4] = [
+    "raw GET of an absent key (sync)",
+    "ours #[ttl_cache] fn miss (sync)",
+    "cached RedisCache miss (sync)",
+    "raw GET + SET PX (sync)",
+];
+const R2_CT: [&str; 4] = [
+    "raw GET of an absent key (ct)",
+    "ours #[ttl_cache] async fn miss (ct)",
+    "cached AsyncRedisCache miss (ct)",
+    "raw GET + SET PX (ct)",
+];
+
+/// A miss candidate: `op` on fresh keys, timed; then the database is cleared.
+fn miss<'a>(
+    w: &'a World,
+    name: &'static str,
+    op: impl Fn(&[u64]) -> u64 + Sync + 'a,
+) -> TimedCandidate<'a> {
+    TimedCandidate::new(name, move |keys| {
+        let start = Instant::now();
+        black_box(op(keys));
+        let elapsed = start.elapsed();
+        w.flush();
+        elapsed
+    })
+}
+
+fn r2(w: &World, rounds: usize, ops: usize) -> String {
+    let plan = Plan {
+        threads: 1,
+        rounds,
+        ops,
+        keys: KEYS,
+    };
+    let ct = &w.ct;
+    let c = vec![
+        miss(w, R2_SYNC[0], |keys| {
+            let mut conn = w.raw_sync.lock().unwrap();
+            let mut acc = 0u64;
+            for _ in keys {
+                let v: Option<Vec<u8>> = conn.get(raw_key(fresh())).expect("GET");
+                acc = acc.wrapping_add(v.map_or(0, |b| fold(&decode(&b))));
+            }
+            acc
+        }),
+        miss(w, R2_SYNC[1], |keys| {
+            keys.iter()
+                .fold(0u64, |acc, _| acc.wrapping_add(fold(&ours_miss(fresh()))))
+        }),
+        miss(w, R2_SYNC[2], |keys| {
+            keys.iter().fold(0u64, |acc, _| {
+                acc.wrapping_add(fold(&cached_miss(fresh()).unwrap()))
+            })
+        }),
+        miss(w, R2_SYNC[3], |keys| {
+            let mut conn = w.raw_sync.lock().unwrap();
+            let mut acc = 0u64;
+            for _ in keys {
+                let k = fresh();
+                let key = raw_key(k);
+                let v: Option<Vec<u8>> = conn.get(&key).expect("GET");
+                let item = v.map_or_else(|| body(k), |b| decode(&b));
+                let _: () = conn
+                    .pset_ex(&key, encode(&item), TTL_SECS * 1000)
+                    .expect("SET");
+                acc = acc.wrapping_add(fold(&item));
+            }
+            acc
+        }),
+        miss(w, R2_CT[0], |keys| {
+            ct.block_on(async {
+                let mut conn = w.raw_ct.clone();
+                let mut acc = 0u64;
+                for _ in keys {
+                    let v: Option<Vec<u8>> = conn.get(raw_key(fresh())).await.expect("GET");
+                    acc = acc.wrapping_add(v.map_or(0, |b| fold(&decode(&b))));
+                }
+                acc
+            })
+        }),
+        miss(
+            w,
+            R2_CT[1],
+            seq(ct, |_| async { fold(&ours_miss_ct(fresh()).await) }),
+        ),
+        miss(
+            w,
+            R2_CT[2],
+            seq(ct, |_| async {
+                fold(&cached_miss_ct(fresh()).await.unwrap())
+            }),
+        ),
+        miss(w, R2_CT[3], |keys| {
+            ct.block_on(async {
+                let mut conn = w.raw_ct.clone();
+                let mut acc = 0u64;
+                for _ in keys {
+                    let k = fresh();
+                    let key = raw_key(k);
+                    let v: Option<Vec<u8>> = conn.get(&key).await.expect("GET");
+                    let item = v.map_or_else(|| body(k), |b| decode(&b));
+                    let _: () = conn
+                        .pset_ex(&key, encode(&item), TTL_SECS * 1000)
+                        .await
+                        .expect("SET");
+                    acc = acc.wrapping_add(fold(&item));
+                }
+                acc
+            })
+        }),
+    ];
+    let m = measure_timed(&plan, &c);
+    let mut out = format!(
+        "\n### R2: Redis miss (GET nil → body → SET PX)\n\n\
+         {rounds} rounds × {ops} calls per candidate, a new key for every call; medians; \
+         all 8 candidates interleaved\n"
+    );
+    for (heading, names) in [
+        ("#### sync (blocking connections)", R2_SYNC),
+        ("#### async, current-thread tokio runtime", R2_CT),
+    ] {
+        out.push_str(&report_group(
+            heading,
+            &m,
+            &names,
+            &[names[0], names[2], names[3]],
+            Unit::NsPerOp,
+            &[Target::at_most(&m, names[1], names[0], 2.2)],
+        ));
+    }
+    out
+}
+
+const R3: [&str; 3] = [
+    "raw multiplexed GET+decode, 64 tasks",
+    "ours #[ttl_cache] async fn, 64 tasks",
+    "cached AsyncRedisCache, 64 tasks",
+];
+
+fn r3(w: &World, rounds: usize, ops: usize) -> String {
+    let plan = Plan {
+        threads: 1,
+        rounds,
+        ops,
+        keys: KEYS,
+    };
+    let mt = &w.mt;
+    let c = vec![
+        TimedCandidate::new(R3[0], |keys| {
+            fan_out(mt, keys, |part| {
+                let mut conn = w.raw_mt.clone();
+                async move {
+                    let mut acc = 0u64;
+                    for k in part {
+                        acc = acc.wrapping_add(fold(&raw_get_async(&mut conn, k).await));
+                    }
+                    acc
+                }
+            })
+        }),
+        TimedCandidate::new(R3[1], |keys| {
+            fan_out(mt, keys, |part| async move {
+                let mut acc = 0u64;
+                for k in part {
+                    acc = acc.wrapping_add(fold(&ours_hit_mt(k).await));
+                }
+                acc
+            })
+        }),
+        TimedCandidate::new(R3[2], |keys| {
+            fan_out(mt, keys, |part| async move {
+                let mut acc = 0u64;
+                for k in part {
+                    acc = acc.wrapping_add(fold(&cached_hit_mt(k).await.unwrap()));
+                }
+                acc
+            })
+        }),
+    ];
+    let m = measure_timed(&plan, &c);
+    let mut out = format!(
+        "\n### R3: Redis hits, {TASKS} tokio tasks, one connection\n\n\
+         multi-thread runtime (2 workers); {rounds} rounds × {ops} hits per candidate \
+         over {KEYS} stored keys, split over {TASKS} tasks started on a barrier; \
+         medians of aggregate throughput\n"
+    );
+    out.push_str(&report_group(
+        "#### async, multi-thread tokio runtime (2 workers)",
+        &m,
+        &R3,
+        &[R3[0], R3[2]],
+        Unit::OpsPerSec,
+        &[Target::throughput_at_least(&m, R3[1], R3[0], 0.8)],
+    ));
+    out
+}
+
+/// Checks ours: no body ran in the hit scenarios (every value came from Redis),
+/// every R2 call ran its body, and no backend call failed or value failed to
+/// decode (either would be a fail-open miss, which makes the numbers
+/// meaningless). `before` is the hit functions' `(misses, computations)` after
+/// warming. Misses that grow without computations in a hit scenario are calls
+/// that waited for a concurrent call's read of the same key (single-flight
+/// covers the read too), which R3's 64 tasks on 1,000 keys do now and then.
+fn sanity(before: [(u64, u64); 3]) -> (String, bool) {
+    let hit = [
+        ("ours_hit", ours_hit::cache_info()),
+        ("ours_hit_ct", ours_hit_ct::cache_info()),
+        ("ours_hit_mt", ours_hit_mt::cache_info()),
+    ];
+    let miss = [
+        ("ours_miss", ours_miss::cache_info()),
+        ("ours_miss_ct", ours_miss_ct::cache_info()),
+    ];
+    let mut ok = true;
+    let mut out = String::from(
+        "\n### Sanity (ours)\n\n\
+         | function | hits | misses | of which waited on a concurrent read | computations | backend errors | decode errors |\n\
+         |---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for (i, (name, info)) in hit.iter().enumerate() {
+        let (misses, computations) = before[i];
+        ok &= info.computations == computations && info.hits > 0;
+        ok &= info.backend_errors == 0 && info.decode_errors == 0;
+        out.push_str(&format!(
+            "| {name} | {} | {} (warming: {misses}) | {} | {} (warming: {computations}) | {} | {} |\n",
+            info.hits,
+            info.misses,
+            info.misses - misses,
+            info.computations,
+            info.backend_errors,
+            info.decode_errors
+        ));
+    }
+    for (name, info) in &miss {
+        ok &= info.hits == 0 && info.misses == info.computations && info.misses > 0;
+        ok &= info.backend_errors == 0 && info.decode_errors == 0;
+        out.push_str(&format!(
+            "| {name} | {} | {} | 0 | {} | {} | {} |\n",
+            info.hits, info.misses, info.computations, info.backend_errors, info.decode_errors
+        ));
+    }
+    out.push_str(if ok {
+        "\nhit scenarios ran no body, every R2 call was a miss, no backend or decode errors\n"
+    } else {
+        "\nSANITY FAILED: a body ran in a hit scenario, an R2 call hit, or a backend call failed; \
+         the numbers above are not valid\n"
+    });
+    (out, ok)
+}
+
+fn redis_server_installed() -> bool {
+    Command::new("redis-server")
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn main() {
+    if !redis_server_installed() {
+        println!("# Redis benchmarks: SKIPPED (redis-server is not installed)");
+        return;
+    }
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not: run tiny.
+    let full = std::env::args().any(|a| a == "--bench");
+    let rounds = env_usize("BENCH_ROUNDS", if full { 15 } else { 3 });
+    let ops = env_usize("BENCH_OPS", if full { 4000 } else { 100 });
+    let Some(server) = RedisServer::start() else {
+        println!("# Redis benchmarks: SKIPPED (redis-server could not be started)");
+        return;
+    };
+    URL.set(server.url()).expect("URL set once");
+    let w = World::new();
+    w.flush();
+    w.warm();
+    let before = [
+        ours_hit::cache_info(),
+        ours_hit_ct::cache_info(),
+        ours_hit_mt::cache_info(),
+    ]
+    .map(|i| (i.misses, i.computations));
+    let cores = std::thread::available_parallelism().map_or(1, usize::from);
+    println!(
+        "# Redis benchmarks ({cores} cores; private redis-server on {}, no persistence)",
+        server.url()
+    );
+    print!("{}", r1(&w, rounds, ops));
+    print!("{}", r3(&w, rounds, ops * 16));
+    print!("{}", r2(&w, rounds, (ops / 2).max(1)));
+    let (report, ok) = sanity(before);
+    print!("{report}");
+    drop(w);
+    server.kill();
+    assert!(ok, "sanity check failed");
+}

@@ -1,0 +1,16 @@
+//! `#[ttl_cache]` on a real 3-master Redis Cluster (three `redis-server
+//! --cluster-enabled yes` joined by `redis-cli --cluster create`, started per
+//! test on free loopback ports): the whole Redis suite of `redis_suite/`.
+#![allow(missing_docs, clippy::expect_used, clippy::unwrap_used)]
+
+use cache_redis::{RedisBackend, RedisBackendBuilder};
+use cache_tests::redis_server::Topology;
+
+const TOPOLOGY: Topology = Topology::Cluster;
+
+fn builder(urls: &[String]) -> RedisBackendBuilder {
+    RedisBackend::cluster(urls.iter().cloned())
+}
+
+#[path = "redis_suite/mod.rs"]
+mod suite;
