@@ -30,7 +30,7 @@ pub use default_map::{AsyncDefaultMap, DefaultMap};
 pub use hash::{Digest, HashSink, MemKey, PersistentHash, persistent_digest};
 pub use memoize::{
     Backend, BackendError, BoxFuture, CacheParameters, CachedFn, DEFAULT_TTL, IntoBackend, IntoTtl,
-    MemoryBackend, StorageBackend, StorageKey,
+    Lookup, MemoryBackend, StorageBackend, StorageKey,
 };
 pub use scc::Equivalent;
 pub use stats::CacheInfo;
@@ -45,7 +45,7 @@ pub mod __private {
     pub use crate::memoize::CacheParameters;
     pub use crate::memoize::{
         Always, AnyKey, AnyKeyBuilder, ArgSink, Backend, CachedFn, DEFAULT_TTL, IntoBackend,
-        IntoTtl, OkOnly, Outcome, SiteSpec, SomeOnly,
+        IntoTtl, OkOnly, OkOrRefuse, Outcome, SiteSpec, SomeOnly,
     };
     pub use crate::stats::CacheInfo;
     pub use ::core::option::Option::{None, Some};

@@ -208,6 +208,7 @@ pub fn derive_persistent_hash(input: TokenStream) -> TokenStream {
 /// | `serializer = Path` | `MessagePack` | how values are serialized for a storage backend |
 /// | `single_flight = false` | `true` | whether concurrent misses on one key run the body once |
 /// | `cache_none = false` | `true` | whether `None` results are stored |
+/// | `fail_closed` | off (fail-open) | a storage backend's read error is returned as `Err` instead of being a miss |
 /// | `result` / `option` | off | the return type is an alias of `Result` / `Option` |
 /// | `associated` | off | an associated fn that never mentions `Self` |
 /// | `crate = "path"` | `"cache_core"` | where the runtime crate is |
@@ -681,6 +682,62 @@ pub fn derive_persistent_hash(input: TokenStream) -> TokenStream {
 /// assert_eq!(find_or_remember("bob"), None); // a hit: None is stored by default
 /// assert_eq!(find_or_remember::cache_info().hits, 1);
 /// assert!(find_or_remember::cache_parameters().cache_none);
+/// ```
+///
+/// ## `fail_closed`
+///
+/// By default a storage backend that cannot be read (Redis down, a timeout, an
+/// open circuit breaker) is a counted miss: the body runs and its value is
+/// returned (fail-open). With `fail_closed`, a failed read is returned to the
+/// caller as `Err(E::from(error))` and the body does not run, for bodies that
+/// must not run unthrottled when the cache is gone (an expensive or rate-limited
+/// upstream). The function must return `Result<T, E>` with
+/// `E: From<BackendError>`; on any other return type `fail_closed` is a compile
+/// error. A failed write after the body ran is still only counted: the value is
+/// returned.
+///
+/// ```rust
+/// use std::sync::{Arc, LazyLock};
+/// use std::time::Duration;
+/// use cache_core::{BackendError, StorageBackend, StorageKey, ttl_cache};
+///
+/// /// A backend that is always down.
+/// struct Down;
+///
+/// impl StorageBackend for Down {
+///     fn name(&self) -> &'static str { "down" }
+///     fn get(&self, _: &StorageKey<'_>) -> Result<Option<Vec<u8>>, BackendError> {
+///         Err(BackendError::Unavailable { backend: "down", reason: "test".into() })
+///     }
+///     fn set(&self, _: &StorageKey<'_>, _: &[u8], _: Option<Duration>) -> Result<(), BackendError> {
+///         Err(BackendError::Unavailable { backend: "down", reason: "test".into() })
+///     }
+///     fn clear(&self, _: &str) -> Result<(), BackendError> { Ok(()) }
+///     fn len(&self, _: &str) -> Result<u64, BackendError> { Ok(0) }
+/// }
+///
+/// static DOWN: LazyLock<Arc<Down>> = LazyLock::new(|| Arc::new(Down));
+///
+/// #[derive(Debug)]
+/// enum QuoteError { CacheDown }
+///
+/// impl From<BackendError> for QuoteError {
+///     fn from(_: BackendError) -> Self { QuoteError::CacheDown }
+/// }
+///
+/// #[ttl_cache(backend = DOWN.clone(), fail_closed)]
+/// fn quote(symbol: &str) -> Result<u64, QuoteError> {
+///     unreachable!("the body never runs while the cache is down")
+/// }
+///
+/// #[ttl_cache(backend = DOWN.clone())]
+/// fn quote_open(symbol: &str) -> Result<u64, QuoteError> {
+///     Ok(42)
+/// }
+///
+/// assert!(matches!(quote("ACME"), Err(QuoteError::CacheDown)));
+/// assert_eq!(quote_open("ACME").unwrap(), 42); // fail-open: computed anyway
+/// assert!(quote::cache_parameters().fail_closed);
 /// ```
 ///
 /// ## `result`

@@ -49,6 +49,7 @@
 //!   error messages never contain the password.
 
 mod breaker;
+mod counters;
 mod text;
 
 use std::fmt;
@@ -57,7 +58,7 @@ use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use cache_core::{BackendError, BoxFuture, StorageBackend, StorageKey};
+use cache_core::{BackendError, BoxFuture, Lookup, StorageBackend, StorageKey};
 use parking_lot::Mutex;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
 use redis::cluster::{ClusterClient, ClusterClientBuilder, ClusterConfig};
@@ -66,6 +67,8 @@ use redis::cluster_routing::{RoutingInfo, SingleNodeRoutingInfo};
 use redis::{Client, Cmd, Connection, ConnectionInfo, FromRedisValue, IntoConnectionInfo, Value};
 
 use crate::breaker::Breaker;
+pub use crate::counters::SharedCounters;
+use crate::counters::{Connect, Pending};
 use crate::text::{glob_escape, password_of, redact, redact_url};
 
 const NAME: &str = "redis";
@@ -94,6 +97,7 @@ pub struct RedisBackendBuilder {
     op_timeout: Duration,
     breaker_threshold: u32,
     breaker_cooldown: Duration,
+    shared_counters: Option<Duration>,
     #[cfg(feature = "tls")]
     tls_root_cert: Option<Vec<u8>>,
 }
@@ -107,9 +111,24 @@ impl RedisBackendBuilder {
             op_timeout: Duration::from_millis(250),
             breaker_threshold: 5,
             breaker_cooldown: Duration::from_secs(1),
+            shared_counters: None,
             #[cfg(feature = "tls")]
             tls_root_cert: None,
         }
+    }
+
+    /// Keeps hit and miss counts of every cache in Redis as well, summed over
+    /// all the processes that use it: read them with
+    /// [`RedisBackend::shared_counters`]. Calls only count locally; a
+    /// background thread adds the counts to the hash `<prefix>:<identity>:counters`
+    /// (`HINCRBY`) every `flush_every`, so the call path gains no round trip.
+    /// The counts of a process's last interval are lost if it exits without
+    /// [`RedisBackend::flush_counters`]. Off by default: `cache_info()`
+    /// counts per process.
+    #[must_use]
+    pub fn shared_counters(mut self, flush_every: Duration) -> Self {
+        self.shared_counters = Some(flush_every);
+        self
     }
 
     /// Prepends `prefix` (default `"cache"`) to every key.
@@ -223,6 +242,11 @@ impl RedisBackendBuilder {
             prefix: self.prefix,
             op_timeout: self.op_timeout,
             breaker: Breaker::new(self.breaker_threshold, self.breaker_cooldown),
+            counters: self.shared_counters.map(|every| SharedState {
+                pending: Arc::default(),
+                every,
+                flusher: std::sync::Once::new(),
+            }),
         })
     }
 }
@@ -340,6 +364,15 @@ pub struct RedisBackend {
     prefix: String,
     op_timeout: Duration,
     breaker: Breaker,
+    counters: Option<SharedState>,
+}
+
+/// The shared-counters option of a backend.
+struct SharedState {
+    pending: Arc<Pending>,
+    every: Duration,
+    /// Starts the flusher thread on the first lookup.
+    flusher: std::sync::Once,
 }
 
 impl fmt::Debug for RedisBackend {
@@ -368,6 +401,79 @@ impl RedisBackend {
         I::Item: Into<String>,
     {
         RedisBackendBuilder::new(nodes.into_iter().map(Into::into).collect(), true)
+    }
+
+    /// The hit and miss counts of the cache `namespace` (its identity) summed
+    /// over every process, this one's unflushed counts included. Needs
+    /// [`RedisBackendBuilder::shared_counters`]; without it, zeros.
+    ///
+    /// # Errors
+    ///
+    /// A [`BackendError`] when Redis cannot be read.
+    pub fn shared_counters(&self, namespace: &str) -> Result<SharedCounters, BackendError> {
+        let Some(state) = &self.counters else {
+            return Ok(SharedCounters::default());
+        };
+        let mut cmd = Cmd::new();
+        cmd.arg("HMGET")
+            .arg(self.counter_key(namespace))
+            .arg("hits")
+            .arg("misses");
+        let _exclusive = state.pending.exclusive();
+        let (hits, misses): (Option<u64>, Option<u64>) = self.query_sync("counters", cmd)?;
+        let local = state.pending.of(namespace);
+        Ok(SharedCounters {
+            hits: hits.unwrap_or(0).saturating_add(local.hits),
+            misses: misses.unwrap_or(0).saturating_add(local.misses),
+        })
+    }
+
+    /// Adds this process's pending counts to Redis now (the background thread
+    /// does it every interval; call this before a process exits).
+    ///
+    /// # Errors
+    ///
+    /// A [`BackendError`] when Redis cannot be written; the counts are kept
+    /// for the next flush.
+    pub fn flush_counters(&self) -> Result<(), BackendError> {
+        let Some(state) = &self.counters else {
+            return Ok(());
+        };
+        let prefix = self.prefix.clone();
+        let mut conn = self.counter_connect()().map_err(|e| self.failed("counters", &e))?;
+        state
+            .pending
+            .flush(conn.as_mut(), &move |ns| counter_key(&prefix, ns))
+            .map_err(|e| self.failed("counters", &e))
+    }
+
+    fn counter_key(&self, namespace: &str) -> String {
+        counter_key(&self.prefix, namespace)
+    }
+
+    /// Makes blocking connections for counter flushes, outside the call path.
+    fn counter_connect(&self) -> Connect {
+        let timeout = self.op_timeout;
+        match &self.conn {
+            Conn::Single { client, .. } => {
+                let client = client.clone();
+                Box::new(move || {
+                    let conn = client.get_connection_with_timeout(timeout)?;
+                    conn.set_read_timeout(Some(timeout))?;
+                    conn.set_write_timeout(Some(timeout))?;
+                    Ok(Box::new(conn) as Box<dyn redis::ConnectionLike + Send>)
+                })
+            }
+            Conn::Cluster { shared, .. } => {
+                let client = shared.client.clone();
+                Box::new(move || {
+                    let conn = client.get_connection()?;
+                    conn.set_read_timeout(Some(timeout))?;
+                    conn.set_write_timeout(Some(timeout))?;
+                    Ok(Box::new(conn) as Box<dyn redis::ConnectionLike + Send>)
+                })
+            }
+        }
     }
 
     /// How many times the circuit breaker has opened since the backend was built.
@@ -720,6 +826,12 @@ fn set_cmd(key: String, value: &[u8], ttl: Option<Duration>) -> Option<Cmd> {
     Some(cmd)
 }
 
+/// The hash of the shared counters of `namespace`. It never matches the
+/// namespace's `SCAN` pattern (no version, no digest).
+fn counter_key(prefix: &str, namespace: &str) -> String {
+    format!("{prefix}:{namespace}:counters")
+}
+
 fn get_cmd(key: String) -> Cmd {
     let mut cmd = Cmd::new();
     cmd.arg("GET").arg(key);
@@ -748,7 +860,31 @@ impl StorageBackend for RedisBackend {
     }
 
     fn clear(&self, namespace: &str) -> Result<(), BackendError> {
-        self.scan_sync("clear", namespace, true).map(drop)
+        self.scan_sync("clear", namespace, true)?;
+        if let Some(state) = &self.counters {
+            state.pending.forget(namespace);
+            let mut cmd = Cmd::new();
+            cmd.arg("DEL").arg(self.counter_key(namespace));
+            self.query_sync::<()>("clear", cmd)?;
+        }
+        Ok(())
+    }
+
+    fn record(&self, namespace: &str, outcome: Lookup) {
+        let Some(state) = &self.counters else {
+            return;
+        };
+        state.pending.record(namespace, outcome == Lookup::Hit);
+        state.flusher.call_once(|| {
+            let prefix = self.prefix.clone();
+            // Without the thread, counts still reach Redis by flush_counters.
+            let _ = counters::start_flusher(
+                &state.pending,
+                state.every,
+                self.counter_connect(),
+                Box::new(move |ns| counter_key(&prefix, ns)),
+            );
+        });
     }
 
     fn len(&self, namespace: &str) -> Result<u64, BackendError> {

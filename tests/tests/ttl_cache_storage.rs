@@ -400,6 +400,75 @@ fn failing_backend_fails_open_and_counts_errors() {
     );
 }
 
+// ---- fail-closed -----------------------------------------------------------------------
+
+static CLOSED_STORE: LazyLock<Arc<TestStore>> = LazyLock::new(TestStore::new);
+static CLOSED_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[derive(Debug)]
+enum LoadError {
+    Backend(String),
+    Body,
+}
+
+impl From<BackendError> for LoadError {
+    fn from(error: BackendError) -> Self {
+        Self::Backend(error.to_string())
+    }
+}
+
+#[ttl_cache(backend = CLOSED_STORE.clone(), fail_closed)]
+fn guarded(x: u64) -> Result<u64, LoadError> {
+    CLOSED_CALLS.fetch_add(1, Ordering::SeqCst);
+    if x == 0 {
+        Err(LoadError::Body)
+    } else {
+        Ok(x + 1)
+    }
+}
+
+#[ttl_cache(backend = CLOSED_STORE.clone(), fail_closed)]
+async fn guarded_async(x: u64) -> Result<u64, LoadError> {
+    CLOSED_CALLS.fetch_add(1, Ordering::SeqCst);
+    Ok(x + 2)
+}
+
+/// `fail_closed`: while the backend cannot be read, calls return the backend
+/// error converted into the function's error type and the body never runs;
+/// once it is back, the function caches as usual.
+#[test]
+fn fail_closed_returns_backend_errors_without_running_the_body() {
+    let store = &*CLOSED_STORE;
+    assert!(guarded::cache_parameters().fail_closed);
+    assert!(!resilient::cache_parameters().fail_closed);
+    store.fail(true);
+    match guarded(1) {
+        Err(LoadError::Backend(message)) => assert!(message.contains("switched off"), "{message}"),
+        other => panic!("expected the backend error, got {other:?}"),
+    }
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    assert!(matches!(
+        runtime.block_on(guarded_async(1)),
+        Err(LoadError::Backend(_))
+    ));
+    assert_eq!(CLOSED_CALLS.load(Ordering::SeqCst), 0, "the body ran");
+    assert_eq!(store.sets(), 0);
+    let info = guarded::cache().cache_info();
+    assert!(info.backend_errors >= 1, "{info:?}");
+    assert_eq!((info.hits, info.computations), (0, 0));
+
+    store.fail(false);
+    assert_eq!(guarded(1).unwrap(), 2);
+    assert_eq!(guarded(1).unwrap(), 2);
+    assert!(matches!(guarded(0), Err(LoadError::Body)));
+    assert_eq!(runtime.block_on(guarded_async(1)).unwrap(), 3);
+    assert_eq!(runtime.block_on(guarded_async(1)).unwrap(), 3);
+    assert_eq!(CLOSED_CALLS.load(Ordering::SeqCst), 3);
+    assert_eq!(guarded::cache_info().hits, 1);
+}
+
 // ---- clear and size ------------------------------------------------------------------
 
 static CLEAR_STORE: LazyLock<Arc<TestStore>> = LazyLock::new(TestStore::new);

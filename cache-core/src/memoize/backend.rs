@@ -71,6 +71,16 @@ pub struct StorageKey<'a> {
     pub digest: Digest,
 }
 
+/// The outcome of one lookup, as [`StorageBackend::record`] is told it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Lookup {
+    /// A stored value was found and decoded.
+    Hit,
+    /// Nothing usable was stored (absent, undecodable or unreadable): the body ran.
+    Miss,
+}
+
 /// A byte store that cached functions can keep their results in (Redis, a file).
 ///
 /// Values arrive already serialized and wrapped in the checked envelope; the
@@ -113,6 +123,14 @@ pub trait StorageBackend: Send + Sync + 'static {
     ///
     /// A [`BackendError`] when the store cannot be read.
     fn len(&self, namespace: &str) -> Result<u64, BackendError>;
+
+    /// Told the outcome of every lookup of `namespace` by this process, after
+    /// the value was decoded (a decode error is a miss), for backends that keep
+    /// counters of their own (Redis's shared counters). Called on the call
+    /// path: it must not block. The default does nothing.
+    fn record(&self, namespace: &str, outcome: Lookup) {
+        let _ = (namespace, outcome);
+    }
 
     /// The async form of [`get`](Self::get).
     fn get_async<'a>(

@@ -20,7 +20,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub use backend::{
-    Backend, BackendError, BoxFuture, IntoBackend, MemoryBackend, StorageBackend, StorageKey,
+    Backend, BackendError, BoxFuture, IntoBackend, Lookup, MemoryBackend, StorageBackend,
+    StorageKey,
 };
 pub use ttl::IntoTtl;
 
@@ -55,6 +56,9 @@ pub struct CacheParameters {
     pub single_flight: bool,
     /// Whether `None` results are cached.
     pub cache_none: bool,
+    /// Whether a storage backend's read error is returned to the caller
+    /// (`fail_closed`) instead of being a counted miss.
+    pub fail_closed: bool,
 }
 
 /// What `#[ttl_cache]` writes down about a function. Not for direct use.
@@ -66,6 +70,7 @@ pub struct SiteSpec {
     pub typed: bool,
     pub single_flight: bool,
     pub cache_none: bool,
+    pub fail_closed: bool,
     pub ttl: fn() -> Option<Duration>,
     pub max_entries: fn() -> usize,
     pub backend: Option<fn() -> Backend>,
@@ -173,6 +178,7 @@ impl CachedFn {
             },
             single_flight: self.spec.single_flight,
             cache_none: self.spec.cache_none,
+            fail_closed: self.spec.fail_closed,
         }
     }
 
@@ -434,6 +440,12 @@ pub trait Outcome<R> {
     fn split(result: R) -> Result<Self::Stored, R>;
     /// The result a stored value stands for.
     fn join(stored: Self::Stored) -> R;
+    /// The result to return instead of computing when the backend cannot be
+    /// read, or the error back for a counted miss (fail-open, the default).
+    #[inline]
+    fn refuse(error: BackendError) -> Result<R, BackendError> {
+        Err(error)
+    }
 }
 
 /// Every result is stored.
@@ -465,6 +477,27 @@ impl<T: Clone + Send + Sync + 'static, E> Outcome<Result<T, E>> for OkOnly {
     #[inline]
     fn join(stored: T) -> Result<T, E> {
         Ok(stored)
+    }
+}
+
+/// `Ok` values are stored; errors never are; a backend read error is returned
+/// as `Err(E::from(error))` without running the body (`fail_closed`).
+#[doc(hidden)]
+pub struct OkOrRefuse;
+
+impl<T: Clone + Send + Sync + 'static, E: From<BackendError>> Outcome<Result<T, E>> for OkOrRefuse {
+    type Stored = T;
+    #[inline]
+    fn split(result: Result<T, E>) -> Result<T, Result<T, E>> {
+        result.map_err(Err)
+    }
+    #[inline]
+    fn join(stored: T) -> Result<T, E> {
+        Ok(stored)
+    }
+    #[inline]
+    fn refuse(error: BackendError) -> Result<Result<T, E>, BackendError> {
+        Ok(Err(E::from(error)))
     }
 }
 

@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 
 use super::backend::Namespace;
 use super::{AnyKey, CachedFn, Outcome, Place, SiteSpec, StorageBackend, StorageKey, memo_in};
-use super::{BackendError, memo_in_async};
+use super::{BackendError, Lookup, memo_in_async};
 use crate::codec::{Codec, Serializer};
 use crate::engine::{Config, Store};
 use crate::hash::{Digest, KEY_CONTEXT, MemKey, PersistentHash};
@@ -130,6 +130,24 @@ impl Stored {
         }
     }
 
+    /// A failed read, when the function is `fail_closed`: `Err` with the result
+    /// to return (the error), counted. Otherwise the read as it was.
+    fn refuse<M: Outcome<R>, R>(
+        &self,
+        read: Result<Option<Vec<u8>>, BackendError>,
+    ) -> Result<Result<Option<Vec<u8>>, BackendError>, R> {
+        match read {
+            Err(error) => match M::refuse(error) {
+                Ok(refused) => {
+                    self.stats.bump(Counter::BackendErrors);
+                    Err(refused)
+                }
+                Err(error) => Ok(Err(error)),
+            },
+            read => Ok(read),
+        }
+    }
+
     /// Read, else compute and write. `Err` carries a result that is not stored.
     fn lookup<M, S, R>(
         &self,
@@ -143,11 +161,14 @@ impl Stored {
         S: Serializer + Default,
     {
         let codec = self.codec::<M::Stored, S>();
-        if let Some(value) = self.decode(&codec, self.backend.get(key)) {
+        let read = self.refuse::<M, R>(self.backend.get(key))?;
+        if let Some(value) = self.decode(&codec, read) {
             self.stats.bump(Counter::Hits);
+            self.backend.record(key.namespace, Lookup::Hit);
             return Ok(value);
         }
         self.stats.bump(Counter::Misses);
+        self.backend.record(key.namespace, Lookup::Miss);
         self.stats.bump(Counter::Computations);
         let stored = M::split(body())?;
         if let Some(bytes) = self.encode(&codec, &stored) {
@@ -170,12 +191,14 @@ impl Stored {
         F: Future<Output = R>,
     {
         let codec = self.codec::<M::Stored, S>();
-        let read = self.backend.get_async(key).await;
+        let read = self.refuse::<M, R>(self.backend.get_async(key).await)?;
         if let Some(value) = self.decode(&codec, read) {
             self.stats.bump(Counter::Hits);
+            self.backend.record(key.namespace, Lookup::Hit);
             return Ok(value);
         }
         self.stats.bump(Counter::Misses);
+        self.backend.record(key.namespace, Lookup::Miss);
         self.stats.bump(Counter::Computations);
         let stored = M::split(body.await)?;
         if let Some(bytes) = self.encode(&codec, &stored) {
@@ -228,6 +251,7 @@ impl CachedFn {
                         if !led {
                             // Waited for another caller's computation.
                             stored.stats.bump(Counter::Misses);
+                            stored.backend.record(key.namespace, Lookup::Miss);
                         }
                         result
                     }
@@ -275,6 +299,7 @@ impl CachedFn {
                             .await;
                         if !led.load(std::sync::atomic::Ordering::Relaxed) {
                             stored.stats.bump(Counter::Misses);
+                            stored.backend.record(key.namespace, Lookup::Miss);
                         }
                         result
                     }

@@ -21,6 +21,7 @@ pub(super) const OPTIONS: &[&str] = &[
     "serializer",
     "single_flight",
     "cache_none",
+    "fail_closed",
     "result",
     "option",
     "associated",
@@ -54,6 +55,8 @@ pub(super) struct Args {
     pub(super) single_flight: bool,
     /// `cache_none = …` and where it was written.
     pub(super) cache_none: Option<(bool, Span)>,
+    /// `fail_closed`: where it was written, when given.
+    pub(super) fail_closed: Option<Span>,
     /// `result`: the return type is a `Result` under another name.
     pub(super) result: bool,
     /// `option`: the return type is an `Option` under another name.
@@ -78,6 +81,7 @@ impl Args {
             serializer: None,
             single_flight: true,
             cache_none: None,
+            fail_closed: None,
             result: false,
             option: false,
             associated: false,
@@ -141,6 +145,10 @@ impl Args {
             "cache_none" => {
                 let span = meta.span();
                 self.cache_none = Some((flag(meta)?, span));
+            }
+            "fail_closed" => {
+                let span = meta.span();
+                self.fail_closed = flag(meta)?.then_some(span);
             }
             "result" => self.result = flag(meta)?,
             "option" => self.option = flag(meta)?,

@@ -51,6 +51,7 @@ pub(super) fn expand(function: Function, args: &Args) -> TokenStream {
         }
     };
     let outcome = match (function.returns, args.cache_none) {
+        (Returns::Result, _) if args.fail_closed.is_some() => quote!(#private::OkOrRefuse),
         (Returns::Result, _) => quote!(#private::OkOnly),
         (Returns::Option, Some((false, _))) => quote!(#private::SomeOnly),
         _ => quote!(#private::Always),
@@ -191,6 +192,7 @@ fn site_spec(
     let typed = args.typed;
     let single_flight = args.single_flight;
     let cache_none = args.cache_none.is_none_or(|(value, _)| value);
+    let fail_closed = args.fail_closed.is_some();
     quote! {
         #private::SiteSpec {
             identity: #identity,
@@ -199,6 +201,7 @@ fn site_spec(
             typed: #typed,
             single_flight: #single_flight,
             cache_none: #cache_none,
+            fail_closed: #fail_closed,
             ttl: || #ttl,
             max_entries: || #max_entries,
             backend: #backend,

@@ -183,6 +183,16 @@ impl Function {
                 ));
             }
         }
+        if let Some(span) = args.fail_closed {
+            if returns != Returns::Result {
+                errors.push(syn::Error::new(
+                    span,
+                    "`fail_closed` needs a function returning `Result<T, E>` with \
+                     `E: From<BackendError>`, so that a backend error can be returned \
+                     (add `result` if the return type is an alias of `Result`)",
+                ));
+            }
+        }
         if args.result && args.option {
             errors.push(syn::Error::new(
                 Span::call_site(),

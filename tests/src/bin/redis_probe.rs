@@ -2,7 +2,8 @@
 //! function under the identifier `shared-probe` and prints its counters.
 //!
 //! Usage: `redis-probe <single|cluster> <argument> <node URL>...`; prints one line
-//! `hits=<n> misses=<n> computations=<n> value=<value>`.
+//! `hits=<n> misses=<n> computations=<n> value=<value>`. Its backend keeps shared
+//! counters (flushed once, before it exits).
 
 use std::process::ExitCode;
 use std::sync::{Arc, LazyLock, OnceLock};
@@ -23,6 +24,7 @@ static PROBE: LazyLock<Arc<RedisBackend>> = LazyLock::new(|| {
     match builder
         .prefix("t")
         .op_timeout(Duration::from_secs(2))
+        .shared_counters(Duration::from_secs(3600))
         .build()
     {
         Ok(backend) => Arc::new(backend),
@@ -60,6 +62,10 @@ fn main() -> ExitCode {
     let _ = NODES.set((topology == "cluster", urls));
     let value = shared(argument);
     let info = shared::cache_info();
+    if let Err(error) = PROBE.flush_counters() {
+        eprintln!("redis-probe: flushing the shared counters: {error}");
+        return ExitCode::FAILURE;
+    }
     println!(
         "hits={} misses={} computations={} backend_errors={} value={value}",
         info.hits, info.misses, info.computations, info.backend_errors

@@ -450,6 +450,80 @@ fn shared_identifier_across_processes() {
     assert_eq!(counts(shared::cache_info()), clean(1, 1, 1, 2));
 }
 
+/// A backend with shared counters that never flush by themselves during a
+/// test (flushes are explicit).
+static COUNTED: LazyLock<Arc<RedisBackend>> = LazyLock::new(|| {
+    Arc::new(
+        builder(&urls())
+            .prefix("t")
+            .op_timeout(Duration::from_millis(500))
+            .shared_counters(Duration::from_secs(3600))
+            .build()
+            .expect("valid URLs"),
+    )
+});
+
+/// `shared` again (same identifier, key and value type), on `COUNTED`.
+#[ttl_cache(identifier = "shared-probe", ttl = 60, backend = COUNTED.clone())]
+fn shared_counted(x: u64) -> String {
+    format!("shared-{x}")
+}
+
+/// Shared counters add up the lookups of every process using a cache: this
+/// process's miss and hit (unflushed, then flushed) plus the child's hit;
+/// `cache_clear` resets them.
+#[test]
+fn shared_counters_sum_over_processes() {
+    let Some(redis) = start() else { return };
+    let counters = || COUNTED.shared_counters("shared-probe").unwrap();
+    assert_eq!(shared_counted(3), "shared-3");
+    assert_eq!(shared_counted(3), "shared-3");
+    // Not flushed yet: this process's counts come from memory.
+    assert_eq!(redis.keys("t:shared-probe:counters"), Vec::<String>::new());
+    assert_eq!((counters().hits, counters().misses), (1, 1));
+    COUNTED.flush_counters().unwrap();
+    assert_eq!(redis.keys("t:shared-probe:counters").len(), 1);
+    assert_eq!((counters().hits, counters().misses), (1, 1));
+    assert_eq!(probe(3).hits, 1);
+    assert_eq!(probe(4).misses, 1);
+    assert_eq!((counters().hits, counters().misses), (2, 2));
+    // The per-process counters are unchanged by the child.
+    assert_eq!(counts(shared_counted::cache_info()), clean(1, 1, 1, 2));
+    shared_counted::cache_clear();
+    assert_eq!((counters().hits, counters().misses), (0, 0));
+    assert!(redis.keys("t:shared-probe:*").is_empty());
+}
+
+/// A backend whose counters flush every 10 ms by themselves.
+static FLUSHING: LazyLock<Arc<RedisBackend>> = LazyLock::new(|| {
+    Arc::new(
+        builder(&urls())
+            .prefix("t")
+            .shared_counters(Duration::from_millis(10))
+            .build()
+            .expect("valid URLs"),
+    )
+});
+
+#[ttl_cache(identifier = "flushing", ttl = 60, backend = FLUSHING.clone())]
+fn flushing(x: u64) -> u64 {
+    x
+}
+
+/// The background thread writes the counts without an explicit flush.
+#[test]
+fn shared_counters_flush_in_the_background() {
+    let Some(redis) = start() else { return };
+    assert_eq!(flushing(1), 1);
+    assert_eq!(flushing(1), 1);
+    assert!(
+        cache_tests::wait_until(|| redis.keys("t:flushing:counters").len() == 1),
+        "the counters never reached Redis"
+    );
+    let counters = FLUSHING.shared_counters("flushing").unwrap();
+    assert_eq!((counters.hits, counters.misses), (1, 1));
+}
+
 // ---------------------------------------------------------------------------
 // R7: a node SIGKILLed under load, restarted 3 s later
 // ---------------------------------------------------------------------------
