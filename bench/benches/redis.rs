@@ -758,9 +758,18 @@ fn main() {
         "# Redis benchmarks ({cores} cores; private redis-server on {}, no persistence)",
         server.url()
     );
-    print!("{}", r1(&w, rounds, ops));
-    print!("{}", r3(&w, rounds, ops * 16));
-    print!("{}", r2(&w, rounds, (ops / 2).max(1)));
+    // BENCH_ONLY=r1,r3 runs a subset (for profiling one scenario).
+    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
+    let run = |name: &str| only.is_empty() || only.split(',').any(|o| o.trim() == name);
+    if run("r1") {
+        print!("{}", r1(&w, rounds, ops));
+    }
+    if run("r3") {
+        print!("{}", r3(&w, rounds, ops * 16));
+    }
+    if run("r2") {
+        print!("{}", r2(&w, rounds, (ops / 2).max(1)));
+    }
     let (report, ok) = sanity(before);
     print!("{report}");
     drop(w);
