@@ -219,22 +219,7 @@ pub fn report(
     for (name, ns) in m.names.iter().zip(&m.median_ns) {
         let _ = writeln!(out, "| {name} | {ns:.2} | {:.2} |", ns / anchor_ns);
     }
-    if !targets.is_empty() {
-        let _ = writeln!(
-            out,
-            "\n| target | measured ratio | limit | met |\n|---|---:|---:|---|"
-        );
-        for t in targets {
-            let _ = writeln!(
-                out,
-                "| {} | {:.3} | ≤ {:.3} | {} |",
-                t.what,
-                t.measured,
-                t.limit,
-                if t.met() { "met" } else { "NOT met" }
-            );
-        }
-    }
+    write_targets(&mut out, targets);
     out
 }
 
@@ -358,21 +343,27 @@ pub fn report_group(
         }
         let _ = writeln!(out);
     }
-    if !targets.is_empty() {
+    write_targets(&mut out, targets);
+    out
+}
+
+/// Appends the table of targets (measured ratio, limit, met or not), if any.
+fn write_targets(out: &mut String, targets: &[Target]) {
+    if targets.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "\n| target | measured ratio | limit | met |\n|---|---:|---:|---|"
+    );
+    for t in targets {
         let _ = writeln!(
             out,
-            "\n| target | measured ratio | limit | met |\n|---|---:|---:|---|"
+            "| {} | {:.3} | ≤ {:.3} | {} |",
+            t.what,
+            t.measured,
+            t.limit,
+            if t.met() { "met" } else { "NOT met" }
         );
-        for t in targets {
-            let _ = writeln!(
-                out,
-                "| {} | {:.3} | ≤ {:.3} | {} |",
-                t.what,
-                t.measured,
-                t.limit,
-                if t.met() { "met" } else { "NOT met" }
-            );
-        }
     }
-    out
 }

@@ -104,3 +104,16 @@ pub async fn join_within_deadline<T>(
     });
     joined.await.expect("tasks still pending at the deadline")
 }
+
+/// A multi-thread tokio runtime with two workers and every driver enabled.
+///
+/// # Panics
+///
+/// When the runtime cannot be built.
+pub fn multi_thread_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime")
+}

@@ -428,21 +428,9 @@ impl RedisServer {
             return None;
         }
         let port = free_port();
-        let mut args: Vec<String> = [
-            "--port",
-            "0",
-            "--tls-port",
-            &port.to_string(),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ]
-        .iter()
-        .map(|s| (*s).to_owned())
-        .collect();
+        // The plain port is closed (0); the TLS port is the free one.
+        let mut args = base_args(0);
+        args.extend(["--tls-port".to_owned(), port.to_string()]);
         args.extend(extra.iter().map(|s| (*s).to_owned()));
         Some(Self {
             process: Process::spawn(port, args, Readiness::Listening),

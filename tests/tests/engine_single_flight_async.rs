@@ -15,16 +15,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use cache_core::{AsyncDefaultMap, Cache};
-use cache_tests::{DEADLINE, join_within_deadline, wait_until_async};
+use cache_tests::{DEADLINE, join_within_deadline, multi_thread_runtime, wait_until_async};
 use tokio::sync::Notify;
-
-fn multi_thread_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
-}
 
 /// R2: 1,000 tasks on a multi-thread runtime missing one cold key run the body
 /// once, and none is left pending (no lost wake-up).

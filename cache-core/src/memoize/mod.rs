@@ -489,11 +489,11 @@ impl<T: Clone + Send + Sync + 'static, E: From<BackendError>> Outcome<Result<T, 
     type Stored = T;
     #[inline]
     fn split(result: Result<T, E>) -> Result<T, Result<T, E>> {
-        result.map_err(Err)
+        <OkOnly as Outcome<Result<T, E>>>::split(result)
     }
     #[inline]
     fn join(stored: T) -> Result<T, E> {
-        Ok(stored)
+        <OkOnly as Outcome<Result<T, E>>>::join(stored)
     }
     #[inline]
     fn refuse(error: BackendError) -> Result<Result<T, E>, BackendError> {

@@ -16,7 +16,7 @@ use cache_core::codec::envelope;
 use cache_core::{CacheInfo, ttl_cache};
 use cache_redis::RedisBackend;
 use cache_tests::redis_server::{Redis, RespConn, Topology, redis_available};
-use cache_tests::{DEADLINE, wait_until_every};
+use cache_tests::{DEADLINE, multi_thread_runtime, wait_until_every};
 
 use super::{TOPOLOGY, builder};
 
@@ -627,14 +627,6 @@ fn all_hits(runtime: &tokio::runtime::Runtime) -> bool {
     }
     let after = (loaded::cache_info().hits, loaded_async::cache_info().hits);
     after.0 - before.0 == LOAD_KEYS && after.1 - before.1 == LOAD_KEYS
-}
-
-fn multi_thread_runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .unwrap()
 }
 
 /// R7: a server (or one master) SIGKILLed mid-load and restarted 3 s later on
