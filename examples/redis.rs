@@ -11,8 +11,8 @@
 //!
 //! For a cluster, `REDIS_CLUSTER=redis://127.0.0.1:7000/,redis://127.0.0.1:7001/`.
 
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::sync::{Arc, LazyLock};
 use std::time::{Duration, Instant};
 
 use cache_core::ttl_cache;
@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 
 /// One backend for the whole process: connections are made on first use, and
 /// shared by every function that names it.
-static REDIS: LazyLock<Arc<RedisBackend>> = LazyLock::new(|| {
+static REDIS: LazyLock<RedisBackend> = LazyLock::new(|| {
     let builder = match std::env::var("REDIS_CLUSTER") {
         Ok(nodes) => RedisBackend::cluster(nodes.split(',').map(str::to_owned)),
         Err(_) => RedisBackend::builder(
@@ -33,7 +33,7 @@ static REDIS: LazyLock<Arc<RedisBackend>> = LazyLock::new(|| {
         .op_timeout(Duration::from_millis(100))
         .build()
     {
-        Ok(backend) => Arc::new(backend),
+        Ok(backend) => backend,
         Err(error) => {
             eprintln!("{error}");
             std::process::exit(2);

@@ -1,12 +1,13 @@
 //! A Redis and Redis Cluster backend for `cache-core`'s `#[ttl_cache]`.
 //!
 //! ```no_run
-//! use std::sync::{Arc, LazyLock};
+//! use std::sync::LazyLock;
 //! use cache_core::ttl_cache;
 //! use cache_redis::RedisBackend;
 //!
-//! static REDIS: LazyLock<Arc<RedisBackend>> = LazyLock::new(|| {
-//!     Arc::new(RedisBackend::builder("redis://127.0.0.1:6379/").prefix("app").build().unwrap())
+//! // A cheap handle: every function naming it shares its connections.
+//! static REDIS: LazyLock<RedisBackend> = LazyLock::new(|| {
+//!     RedisBackend::builder("redis://127.0.0.1:6379/").prefix("app").build().unwrap()
 //! });
 //!
 //! #[derive(serde::Serialize, serde::Deserialize, Clone)]
@@ -236,16 +237,18 @@ impl RedisBackendBuilder {
             }
         };
         Ok(RedisBackend {
-            conn,
-            display_urls: self.nodes.iter().map(|u| redact_url(u)).collect(),
-            secrets,
-            prefix: self.prefix,
-            op_timeout: self.op_timeout,
-            breaker: Breaker::new(self.breaker_threshold, self.breaker_cooldown),
-            counters: self.shared_counters.map(|every| SharedState {
-                pending: Arc::default(),
-                every,
-                flusher: std::sync::Once::new(),
+            inner: Arc::new(Inner {
+                conn,
+                display_urls: self.nodes.iter().map(|u| redact_url(u)).collect(),
+                secrets,
+                prefix: self.prefix,
+                op_timeout: self.op_timeout,
+                breaker: Breaker::new(self.breaker_threshold, self.breaker_cooldown),
+                counters: self.shared_counters.map(|every| SharedState {
+                    pending: Arc::default(),
+                    every,
+                    flusher: std::sync::Once::new(),
+                }),
             }),
         })
     }
@@ -354,9 +357,18 @@ impl AsyncConn {
 }
 
 /// Results of `#[ttl_cache]` functions stored in Redis or a Redis Cluster.
-/// Plug it in with `backend = …` naming an `Arc<RedisBackend>` (for example in
-/// a `LazyLock`).
+///
+/// A cheap handle: clones share the connections, the breaker and the counters.
+/// Plug it in with `backend = …` naming a `RedisBackend` (or an
+/// `Arc<RedisBackend>`), typically a `static` `LazyLock`, so that every
+/// function shares one backend:
+/// `#[ttl_cache(backend = REDIS.clone())]`.
+#[derive(Clone)]
 pub struct RedisBackend {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
     conn: Conn,
     display_urls: Vec<String>,
     /// Passwords of the URLs, scrubbed from every error message.
@@ -365,6 +377,12 @@ pub struct RedisBackend {
     op_timeout: Duration,
     breaker: Breaker,
     counters: Option<SharedState>,
+}
+
+impl cache_core::IntoBackend for RedisBackend {
+    fn into_backend(self) -> cache_core::Backend {
+        cache_core::Backend::Storage(Arc::new(self))
+    }
 }
 
 /// The shared-counters option of a backend.
@@ -378,11 +396,11 @@ struct SharedState {
 impl fmt::Debug for RedisBackend {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("RedisBackend")
-            .field("urls", &self.display_urls)
-            .field("cluster", &matches!(self.conn, Conn::Cluster { .. }))
-            .field("prefix", &self.prefix)
-            .field("op_timeout", &self.op_timeout)
-            .field("breaker_opens", &self.breaker.opens())
+            .field("urls", &self.inner.display_urls)
+            .field("cluster", &matches!(self.inner.conn, Conn::Cluster { .. }))
+            .field("prefix", &self.inner.prefix)
+            .field("op_timeout", &self.inner.op_timeout)
+            .field("breaker_opens", &self.inner.breaker.opens())
             .finish_non_exhaustive()
     }
 }
@@ -411,7 +429,7 @@ impl RedisBackend {
     ///
     /// A [`BackendError`] when Redis cannot be read.
     pub fn shared_counters(&self, namespace: &str) -> Result<SharedCounters, BackendError> {
-        let Some(state) = &self.counters else {
+        let Some(state) = &self.inner.counters else {
             return Ok(SharedCounters::default());
         };
         let mut cmd = Cmd::new();
@@ -436,10 +454,10 @@ impl RedisBackend {
     /// A [`BackendError`] when Redis cannot be written; the counts are kept
     /// for the next flush.
     pub fn flush_counters(&self) -> Result<(), BackendError> {
-        let Some(state) = &self.counters else {
+        let Some(state) = &self.inner.counters else {
             return Ok(());
         };
-        let prefix = self.prefix.clone();
+        let prefix = self.inner.prefix.clone();
         let mut conn = self.counter_connect()().map_err(|e| self.failed("counters", &e))?;
         state
             .pending
@@ -448,13 +466,13 @@ impl RedisBackend {
     }
 
     fn counter_key(&self, namespace: &str) -> String {
-        counter_key(&self.prefix, namespace)
+        counter_key(&self.inner.prefix, namespace)
     }
 
     /// Makes blocking connections for counter flushes, outside the call path.
     fn counter_connect(&self) -> Connect {
-        let timeout = self.op_timeout;
-        match &self.conn {
+        let timeout = self.inner.op_timeout;
+        match &self.inner.conn {
             Conn::Single { client, .. } => {
                 let client = client.clone();
                 Box::new(move || {
@@ -478,14 +496,14 @@ impl RedisBackend {
 
     /// How many times the circuit breaker has opened since the backend was built.
     pub fn breaker_opens(&self) -> u64 {
-        self.breaker.opens()
+        self.inner.breaker.opens()
     }
 
     /// The key of one stored result.
     pub fn key(&self, key: &StorageKey<'_>) -> String {
         format!(
             "{}:{}:v{:010}:{}",
-            self.prefix,
+            self.inner.prefix,
             key.namespace,
             key.version,
             key.digest.to_hex()
@@ -496,7 +514,7 @@ impl RedisBackend {
     pub fn namespace_pattern(&self, namespace: &str) -> String {
         format!(
             "{}:{}:v??????????:{}",
-            glob_escape(&self.prefix),
+            glob_escape(&self.inner.prefix),
             glob_escape(namespace),
             "?".repeat(64)
         )
@@ -509,7 +527,7 @@ impl RedisBackend {
         operation: &'static str,
         cmd: Cmd,
     ) -> Result<T, BackendError> {
-        match &self.conn {
+        match &self.inner.conn {
             Conn::Single { .. } => self.with_single(operation, |conn| cmd.query(conn)),
             Conn::Cluster { .. } => self.with_bridge(operation, move |mut conn| async move {
                 cmd.query_async(&mut conn).await
@@ -528,26 +546,30 @@ impl RedisBackend {
     ) -> Result<T, BackendError> {
         let Conn::Single {
             client, sync_conn, ..
-        } = &self.conn
+        } = &self.inner.conn
         else {
             return Err(unavailable("not a single-server backend"));
         };
-        self.breaker.admit()?;
+        self.inner.breaker.admit()?;
         let start = Instant::now();
-        let Some(mut guard) = sync_conn.try_lock_for(self.op_timeout) else {
+        let Some(mut guard) = sync_conn.try_lock_for(self.inner.op_timeout) else {
             return Err(self.timed_out(operation));
         };
-        let remaining = self.op_timeout.saturating_sub(start.elapsed());
+        let remaining = self.inner.op_timeout.saturating_sub(start.elapsed());
         if remaining.is_zero() {
             return Err(self.timed_out(operation));
         }
         // Most calls get the lock at once; one that waited has less time left.
-        let shortened = remaining < self.op_timeout.saturating_sub(self.op_timeout / 8);
+        let shortened = remaining
+            < self
+                .inner
+                .op_timeout
+                .saturating_sub(self.inner.op_timeout / 8);
         let result = (|| {
             if guard.is_none() {
                 let conn = client.get_connection_with_timeout(remaining)?;
-                conn.set_read_timeout(Some(self.op_timeout))?;
-                conn.set_write_timeout(Some(self.op_timeout))?;
+                conn.set_read_timeout(Some(self.inner.op_timeout))?;
+                conn.set_write_timeout(Some(self.inner.op_timeout))?;
                 *guard = Some(conn);
             }
             let Some(conn) = guard.as_mut() else {
@@ -562,8 +584,8 @@ impl RedisBackend {
             }
             let result = f(conn);
             if shortened && result.is_ok() {
-                conn.set_read_timeout(Some(self.op_timeout))?;
-                conn.set_write_timeout(Some(self.op_timeout))?;
+                conn.set_read_timeout(Some(self.inner.op_timeout))?;
+                conn.set_write_timeout(Some(self.inner.op_timeout))?;
             }
             result
         })();
@@ -582,10 +604,10 @@ impl RedisBackend {
         F: FnOnce(ClusterConnection) -> Fut + Send + 'static,
         Fut: Future<Output = redis::RedisResult<T>> + Send + 'static,
     {
-        let Conn::Cluster { shared, bridge, .. } = &self.conn else {
+        let Conn::Cluster { shared, bridge, .. } = &self.inner.conn else {
             return Err(unavailable("not a cluster backend"));
         };
-        self.breaker.admit()?;
+        self.inner.breaker.admit()?;
         let bridge = match bridge.get() {
             Some(bridge) => bridge,
             None => {
@@ -597,7 +619,7 @@ impl RedisBackend {
         };
         let (reply, answer) = std::sync::mpsc::sync_channel(1);
         let shared = Arc::clone(shared);
-        let budget = self.op_timeout;
+        let budget = self.inner.op_timeout;
         let job: BoxFuture<'static, ()> = Box::pin(async move {
             let conn = shared.connection(&shared.bridge_conn, budget);
             let result = tokio::time::timeout(budget, f(conn)).await;
@@ -610,7 +632,7 @@ impl RedisBackend {
             Ok(Ok(result)) => self.settle(operation, result),
             Ok(Err(_)) | Err(RecvTimeoutError::Timeout) => Err(self.timed_out(operation)),
             Err(RecvTimeoutError::Disconnected) => {
-                self.breaker.failure();
+                self.inner.breaker.failure();
                 Err(unavailable("the cluster I/O thread has stopped"))
             }
         }
@@ -618,11 +640,11 @@ impl RedisBackend {
 
     /// A timeout, counted by the breaker.
     fn timed_out(&self, operation: &'static str) -> BackendError {
-        self.breaker.failure();
+        self.inner.breaker.failure();
         BackendError::Timeout {
             backend: NAME,
             operation,
-            after: self.op_timeout,
+            after: self.inner.op_timeout,
         }
     }
 
@@ -633,16 +655,16 @@ impl RedisBackend {
         operation: &'static str,
         cmd: Cmd,
     ) -> Result<T, BackendError> {
-        self.breaker.admit()?;
-        let conn = match &self.conn {
+        self.inner.breaker.admit()?;
+        let conn = match &self.inner.conn {
             Conn::Single {
                 client, async_conn, ..
             } => match async_conn.get() {
                 Some(conn) => AsyncConn::Single(conn.clone()),
                 None => {
                     let config = ConnectionManagerConfig::new()
-                        .set_connection_timeout(Some(self.op_timeout))
-                        .set_response_timeout(Some(self.op_timeout))
+                        .set_connection_timeout(Some(self.inner.op_timeout))
+                        .set_response_timeout(Some(self.inner.op_timeout))
                         .set_number_of_retries(1);
                     let conn = client.get_connection_manager_lazy(config);
                     let conn = self.settle(operation, conn)?;
@@ -651,9 +673,9 @@ impl RedisBackend {
             },
             Conn::Cluster {
                 shared, async_conn, ..
-            } => AsyncConn::Cluster(shared.connection(async_conn, self.op_timeout)),
+            } => AsyncConn::Cluster(shared.connection(async_conn, self.inner.op_timeout)),
         };
-        match tokio::time::timeout(self.op_timeout, conn.query(&cmd)).await {
+        match tokio::time::timeout(self.inner.op_timeout, conn.query(&cmd)).await {
             Ok(result) => self.settle(operation, result),
             Err(_) => Err(self.timed_out(operation)),
         }
@@ -668,7 +690,7 @@ impl RedisBackend {
     ) -> Result<T, BackendError> {
         match result {
             Ok(value) => {
-                self.breaker.success();
+                self.inner.breaker.success();
                 Ok(value)
             }
             Err(error) => Err(self.failed(operation, &error)),
@@ -677,11 +699,11 @@ impl RedisBackend {
 
     /// A Redis error, counted by the breaker, without any password in its message.
     fn failed(&self, operation: &'static str, error: &redis::RedisError) -> BackendError {
-        self.breaker.failure();
+        self.inner.breaker.failure();
         BackendError::Failed {
             backend: NAME,
             operation,
-            source: redact(&error.to_string(), &self.secrets).into(),
+            source: redact(&error.to_string(), &self.inner.secrets).into(),
         }
     }
 
@@ -706,7 +728,7 @@ impl RedisBackend {
             cmd
         };
         let mut count = 0u64;
-        if let Conn::Single { .. } = self.conn {
+        if let Conn::Single { .. } = self.inner.conn {
             let mut cursor = 0u64;
             loop {
                 let (next, keys): (u64, Vec<String>) =
@@ -861,7 +883,7 @@ impl StorageBackend for RedisBackend {
 
     fn clear(&self, namespace: &str) -> Result<(), BackendError> {
         self.scan_sync("clear", namespace, true)?;
-        if let Some(state) = &self.counters {
+        if let Some(state) = &self.inner.counters {
             state.pending.forget(namespace);
             let mut cmd = Cmd::new();
             cmd.arg("DEL").arg(self.counter_key(namespace));
@@ -871,12 +893,12 @@ impl StorageBackend for RedisBackend {
     }
 
     fn record(&self, namespace: &str, outcome: Lookup) {
-        let Some(state) = &self.counters else {
+        let Some(state) = &self.inner.counters else {
             return;
         };
         state.pending.record(namespace, outcome == Lookup::Hit);
         state.flusher.call_once(|| {
-            let prefix = self.prefix.clone();
+            let prefix = self.inner.prefix.clone();
             // Without the thread, counts still reach Redis by flush_counters.
             let _ = counters::start_flusher(
                 &state.pending,

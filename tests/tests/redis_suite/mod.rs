@@ -27,17 +27,17 @@ fn urls() -> Vec<String> {
     URLS.get().expect("the test sets URLS first").clone()
 }
 
-/// The backend of most tests: prefix `t`, a 500 ms budget.
-pub(crate) static REDIS: LazyLock<Arc<RedisBackend>> = LazyLock::new(|| {
-    Arc::new(
-        builder(&urls())
-            .prefix("t")
-            .op_timeout(Duration::from_millis(500))
-            .breaker_threshold(3)
-            .breaker_cooldown(Duration::from_millis(50))
-            .build()
-            .expect("valid URLs"),
-    )
+/// The backend of most tests: prefix `t`, a 500 ms budget. A `RedisBackend`
+/// itself (a cheap handle), where the other statics hold an `Arc` of one: both
+/// forms plug into `backend = …`.
+pub(crate) static REDIS: LazyLock<RedisBackend> = LazyLock::new(|| {
+    builder(&urls())
+        .prefix("t")
+        .op_timeout(Duration::from_millis(500))
+        .breaker_threshold(3)
+        .breaker_cooldown(Duration::from_millis(50))
+        .build()
+        .expect("valid URLs")
 });
 
 /// Starts this test's deployment and records its URLs.
