@@ -59,6 +59,7 @@ use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use cache_core::codec::MacKey;
 use cache_core::{BackendError, BoxFuture, Lookup, StorageBackend, StorageKey};
 use parking_lot::Mutex;
 use redis::aio::{ConnectionManager, ConnectionManagerConfig};
@@ -99,6 +100,7 @@ pub struct RedisBackendBuilder {
     breaker_threshold: u32,
     breaker_cooldown: Duration,
     shared_counters: Option<Duration>,
+    mac_key: Option<MacKey>,
     #[cfg(feature = "tls")]
     tls_root_cert: Option<Vec<u8>>,
 }
@@ -113,6 +115,7 @@ impl RedisBackendBuilder {
             breaker_threshold: 5,
             breaker_cooldown: Duration::from_secs(1),
             shared_counters: None,
+            mac_key: None,
             #[cfg(feature = "tls")]
             tls_root_cert: None,
         }
@@ -158,6 +161,18 @@ impl RedisBackendBuilder {
     #[must_use]
     pub fn breaker_cooldown(mut self, cooldown: Duration) -> Self {
         self.breaker_cooldown = cooldown;
+        self
+    }
+
+    /// Signs every stored value with a keyed MAC (keyed blake3, bound to the
+    /// entry's key) and refuses values that do not carry a valid one: whoever
+    /// can write to Redis without the key cannot plant results, nor copy a
+    /// value from one key to another. A refused value is a counted
+    /// `decode_errors` miss, recomputed and overwritten. Every process sharing
+    /// the cache needs the same key.
+    #[must_use]
+    pub fn mac_key(mut self, key: impl Into<MacKey>) -> Self {
+        self.mac_key = Some(key.into());
         self
     }
 
@@ -249,6 +264,7 @@ impl RedisBackendBuilder {
                     every,
                     flusher: std::sync::Once::new(),
                 }),
+                mac_key: self.mac_key,
             }),
         })
     }
@@ -377,6 +393,7 @@ struct Inner {
     op_timeout: Duration,
     breaker: Breaker,
     counters: Option<SharedState>,
+    mac_key: Option<MacKey>,
 }
 
 impl cache_core::IntoBackend for RedisBackend {
@@ -890,6 +907,10 @@ impl StorageBackend for RedisBackend {
             self.query_sync::<()>("clear", cmd)?;
         }
         Ok(())
+    }
+
+    fn mac_key(&self) -> Option<MacKey> {
+        self.inner.mac_key.clone()
     }
 
     fn record(&self, namespace: &str, outcome: Lookup) {

@@ -151,7 +151,10 @@ pub trait StorageBackend: Send + Sync + 'static {
     }
 
     /// The key that signs and checks stored values, if the backend has one
-    /// (see [`Codec::with_mac_key`](crate::codec::Codec::with_mac_key)).
+    /// (see [`Codec::with_mac_key`](crate::codec::Codec::with_mac_key)). Each
+    /// entry is signed with a key derived from this one and its storage key
+    /// (namespace, version, digest), so a signed value copied to another key
+    /// fails the check like a forged one.
     fn mac_key(&self) -> Option<MacKey> {
         None
     }

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use super::backend::Namespace;
 use super::{AnyKey, CachedFn, Outcome, Place, SiteSpec, StorageBackend, StorageKey, memo_in};
 use super::{BackendError, Lookup, memo_in_async};
-use crate::codec::{Codec, Serializer};
+use crate::codec::{Codec, MacKey, Serializer};
 use crate::engine::{Config, Store};
 use crate::hash::{Digest, KEY_CONTEXT, MemKey, PersistentHash};
 use crate::stats::{CacheInfo, Counter, Stats};
@@ -34,6 +34,16 @@ pub(super) fn digest_builder(identity: &str, version: u32) -> blake3::Hasher {
     identity.persistent_hash(&mut hasher);
     version.persistent_hash(&mut hasher);
     hasher
+}
+
+/// The MAC key of one entry: `mac_key` keyed-hashed over the entry's storage
+/// key, so that a MAC binds the value to the key it is stored under.
+fn entry_mac_key(mac_key: &MacKey, key: &StorageKey<'_>) -> [u8; 32] {
+    let mut hasher = blake3::Hasher::new_keyed(mac_key.as_bytes());
+    key.namespace.persistent_hash(&mut hasher);
+    key.version.persistent_hash(&mut hasher);
+    hasher.update(key.digest.as_bytes());
+    *hasher.finalize().as_bytes()
 }
 
 /// The envelope's schema id for values of type `V`: 64 bits of blake3 over the
@@ -72,10 +82,12 @@ impl Stored {
         result
     }
 
-    fn codec<V, S: Serializer + Default>(&self) -> Codec<S> {
+    /// The codec of values of type `V` stored under `key`: with a MAC key
+    /// bound to `key` when the backend signs its values.
+    fn codec<V, S: Serializer + Default>(&self, key: &StorageKey<'_>) -> Codec<S> {
         let codec = Codec::new(S::default(), schema_id::<V>());
         match self.backend.mac_key() {
-            Some(key) => codec.with_mac_key(key),
+            Some(mac_key) => codec.with_mac_key(entry_mac_key(&mac_key, key)),
             None => codec,
         }
     }
@@ -160,7 +172,7 @@ impl Stored {
         M::Stored: Serialize + DeserializeOwned,
         S: Serializer + Default,
     {
-        let codec = self.codec::<M::Stored, S>();
+        let codec = self.codec::<M::Stored, S>(key);
         let read = self.refuse::<M, R>(self.backend.get(key))?;
         if let Some(value) = self.decode(&codec, read) {
             self.stats.bump(Counter::Hits);
@@ -190,7 +202,7 @@ impl Stored {
         S: Serializer + Default,
         F: Future<Output = R>,
     {
-        let codec = self.codec::<M::Stored, S>();
+        let codec = self.codec::<M::Stored, S>(key);
         let read = self.refuse::<M, R>(self.backend.get_async(key).await)?;
         if let Some(value) = self.decode(&codec, read) {
             self.stats.bump(Counter::Hits);

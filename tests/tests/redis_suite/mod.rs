@@ -961,6 +961,58 @@ fn reenvelope(valid: &[u8], payload: &[u8]) -> Vec<u8> {
     envelope::encode(payload, codec_id, schema_id, None).unwrap()
 }
 
+/// A backend that signs its values (keyed MAC).
+static SIGNING: LazyLock<RedisBackend> = LazyLock::new(|| {
+    builder(&urls())
+        .prefix("t")
+        .mac_key([7; 32])
+        .build()
+        .expect("valid URLs")
+});
+
+static SIGNED_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[ttl_cache(identifier = "signed", ttl = 60, backend = SIGNING.clone())]
+fn signed(x: u64) -> u64 {
+    SIGNED_RUNS.fetch_add(1, Ordering::SeqCst);
+    x * 1000
+}
+
+/// R18, forged values: with a MAC key, a value planted without the key (a
+/// well-formed envelope with a wrong answer) and a genuine signed value copied
+/// to another key are both refused: counted decode errors, recomputed, the
+/// right answer returned and overwritten.
+#[test]
+fn mac_rejects_forged_and_copied_values() {
+    let Some(redis) = start() else { return };
+    assert_eq!(signed(1), 1000);
+    let key1 = only_key(&redis, "signed");
+    let genuine1 = redis.get(&key1).unwrap();
+    assert_eq!(signed(2), 2000);
+    let key2 = redis
+        .keys("t:signed:*")
+        .into_iter()
+        .find(|key| *key != key1)
+        .unwrap();
+    assert_eq!(counts(signed::cache_info()), clean(0, 2, 2, 2));
+
+    // A genuine value of key 1, copied to key 2.
+    write_raw(&redis, &key2, &genuine1);
+    assert_eq!(signed(2), 2000);
+    // A forged value: right codec and schema, checksum but no MAC, wrong answer.
+    let forged_payload =
+        cache_core::codec::Serializer::serialize(&cache_core::codec::MessagePack, &999_999u64)
+            .unwrap();
+    write_raw(&redis, &key1, &reenvelope(&genuine1, &forged_payload));
+    assert_eq!(signed(1), 1000);
+    let info = signed::cache_info();
+    assert_eq!((info.decode_errors, info.computations), (2, 4), "{info:?}");
+    // Both were overwritten with signed values: hits now.
+    assert_eq!((signed(1), signed(2)), (1000, 2000));
+    assert_eq!(signed::cache_info().hits, 2);
+    assert_eq!(SIGNED_RUNS.load(Ordering::SeqCst), 4);
+}
+
 /// R10: each kind of corrupt entry is a miss counted in `decode_errors`; the
 /// body runs, the right value is returned and overwrites the entry (the next
 /// call hits); no panic, no stack overflow.
