@@ -225,7 +225,7 @@ impl RedisBackendBuilder {
                     bridge_conn: OnceLock::new(),
                 }),
                 bridge: OnceLock::new(),
-                async_conn: OnceLock::new(),
+                async_conn: PerRuntime::default(),
             }
         } else {
             let [url] = self.nodes.as_slice() else {
@@ -248,7 +248,7 @@ impl RedisBackendBuilder {
             Conn::Single {
                 client: client.map_err(invalid)?,
                 sync_conn: Mutex::new(None),
-                async_conn: OnceLock::new(),
+                async_conn: PerRuntime::default(),
             }
         };
         Ok(RedisBackend {
@@ -293,14 +293,14 @@ enum Conn {
     Single {
         client: Client,
         sync_conn: Mutex<Option<Connection>>,
-        async_conn: OnceLock<ConnectionManager>,
+        async_conn: PerRuntime<ConnectionManager>,
     },
     Cluster {
         shared: Arc<ClusterShared>,
         /// Runs the sync calls (see [`Bridge`]); started by the first one.
         bridge: OnceLock<Bridge>,
-        /// The multiplexed connection of async callers, on their runtime.
-        async_conn: OnceLock<ClusterConnection>,
+        /// The multiplexed connections of async callers, one per runtime.
+        async_conn: PerRuntime<ClusterConnection>,
     },
 }
 
@@ -312,20 +312,58 @@ struct ClusterShared {
 }
 
 impl ClusterShared {
-    /// The shared connection, made on the current runtime if there is none
-    /// yet (connecting happens in the background: this never blocks).
-    fn connection(
-        &self,
-        conn: &OnceLock<ClusterConnection>,
-        budget: Duration,
-    ) -> ClusterConnection {
-        conn.get_or_init(|| {
-            let config = ClusterConfig::new()
-                .set_connection_timeout(budget)
-                .set_response_timeout(budget);
-            self.client.get_pending_async_connection_with_config(config)
-        })
-        .clone()
+    /// A new multiplexed connection whose driver runs on the current runtime
+    /// (connecting happens in the background: this never blocks).
+    fn connect(&self, budget: Duration) -> ClusterConnection {
+        let config = ClusterConfig::new()
+            .set_connection_timeout(budget)
+            .set_response_timeout(budget);
+        self.client.get_pending_async_connection_with_config(config)
+    }
+}
+
+/// How many runtimes' connections a backend keeps (the oldest goes first).
+const RUNTIMES_KEPT: usize = 8;
+
+/// Multiplexed connections, one per tokio runtime that used the backend. A
+/// connection's driver task lives on the runtime that made it and dies with
+/// it, so a connection made on a runtime that has since been dropped (a test's
+/// runtime, a short-lived `block_on`) must not serve another. Reads are
+/// lock-free (`arc-swap`).
+struct PerRuntime<C> {
+    conns: arc_swap::ArcSwap<Vec<(tokio::runtime::Id, C)>>,
+}
+
+impl<C> Default for PerRuntime<C> {
+    fn default() -> Self {
+        Self {
+            conns: arc_swap::ArcSwap::from_pointee(Vec::new()),
+        }
+    }
+}
+
+impl<C: Clone> PerRuntime<C> {
+    /// The current runtime's connection, made by `make` on first use. `None`
+    /// outside a tokio runtime.
+    fn get_or_make<E>(&self, make: impl FnOnce() -> Result<C, E>) -> Option<Result<C, E>> {
+        let id = tokio::runtime::Handle::try_current().ok()?.id();
+        if let Some((_, conn)) = self.conns.load().iter().find(|(of, _)| *of == id) {
+            return Some(Ok(conn.clone()));
+        }
+        let made = match make() {
+            Ok(made) => made,
+            Err(error) => return Some(Err(error)),
+        };
+        self.conns.rcu(|conns| {
+            let mut kept: Vec<(tokio::runtime::Id, C)> =
+                conns.iter().filter(|(of, _)| *of != id).cloned().collect();
+            if kept.len() >= RUNTIMES_KEPT {
+                kept.remove(0);
+            }
+            kept.push((id, made.clone()));
+            kept
+        });
+        Some(Ok(made))
     }
 }
 
@@ -638,7 +676,10 @@ impl RedisBackend {
         let shared = Arc::clone(shared);
         let budget = self.inner.op_timeout;
         let job: BoxFuture<'static, ()> = Box::pin(async move {
-            let conn = shared.connection(&shared.bridge_conn, budget);
+            let conn = shared
+                .bridge_conn
+                .get_or_init(|| shared.connect(budget))
+                .clone();
             let result = tokio::time::timeout(budget, f(conn)).await;
             let _ = reply.send(result);
         });
@@ -673,25 +714,29 @@ impl RedisBackend {
         cmd: Cmd,
     ) -> Result<T, BackendError> {
         self.inner.breaker.admit()?;
+        let budget = self.inner.op_timeout;
         let conn = match &self.inner.conn {
             Conn::Single {
                 client, async_conn, ..
-            } => match async_conn.get() {
-                Some(conn) => AsyncConn::Single(conn.clone()),
-                None => {
+            } => async_conn
+                .get_or_make(|| {
                     let config = ConnectionManagerConfig::new()
-                        .set_connection_timeout(Some(self.inner.op_timeout))
-                        .set_response_timeout(Some(self.inner.op_timeout))
+                        .set_connection_timeout(Some(budget))
+                        .set_response_timeout(Some(budget))
                         .set_number_of_retries(1);
-                    let conn = client.get_connection_manager_lazy(config);
-                    let conn = self.settle(operation, conn)?;
-                    AsyncConn::Single(async_conn.get_or_init(|| conn).clone())
-                }
-            },
+                    client.get_connection_manager_lazy(config)
+                })
+                .map(|made| self.settle(operation, made).map(AsyncConn::Single)),
             Conn::Cluster {
                 shared, async_conn, ..
-            } => AsyncConn::Cluster(shared.connection(async_conn, self.inner.op_timeout)),
+            } => async_conn
+                .get_or_make(|| Ok::<_, redis::RedisError>(shared.connect(budget)))
+                .map(|made| self.settle(operation, made).map(AsyncConn::Cluster)),
         };
+        let Some(conn) = conn else {
+            return Err(unavailable("async calls need a tokio runtime"));
+        };
+        let conn = conn?;
         match tokio::time::timeout(self.inner.op_timeout, conn.query(&cmd)).await {
             Ok(result) => self.settle(operation, result),
             Err(_) => Err(self.timed_out(operation)),

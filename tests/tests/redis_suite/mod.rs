@@ -450,6 +450,37 @@ fn shared_identifier_across_processes() {
     assert_eq!(counts(shared::cache_info()), clean(1, 1, 1, 2));
 }
 
+#[ttl_cache(ttl = 60, backend = REDIS.clone())]
+async fn per_runtime(x: u64) -> u64 {
+    x + 5
+}
+
+/// Async calls from one runtime after another (each dropped before the next
+/// starts, as `#[tokio::test]`s do): a connection made on a dropped runtime
+/// is never used again, so no call fails and every later round hits.
+#[test]
+fn async_calls_survive_runtimes_coming_and_going() {
+    let Some(_redis) = start() else { return };
+    for round in 0..4u64 {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            for x in 0..3 {
+                assert_eq!(per_runtime(x).await, x + 5);
+            }
+        });
+        drop(runtime);
+        let info = per_runtime::cache_info();
+        assert_eq!(
+            (info.hits, info.misses, info.backend_errors),
+            (3 * round, 3, 0),
+            "round {round}: {info:?}"
+        );
+    }
+}
+
 /// A backend with shared counters that never flush by themselves during a
 /// test (flushes are explicit).
 static COUNTED: LazyLock<Arc<RedisBackend>> = LazyLock::new(|| {
