@@ -481,6 +481,74 @@ fn async_calls_survive_runtimes_coming_and_going() {
     }
 }
 
+static COLD_GATE: LazyLock<cache_tests::Gate> = LazyLock::new(cache_tests::Gate::new);
+static COLD_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[ttl_cache(ttl = 60, backend = REDIS.clone())]
+fn cold_sync(x: u64) -> u64 {
+    COLD_RUNS.fetch_add(1, Ordering::SeqCst);
+    COLD_GATE.wait();
+    x * 3
+}
+
+static COLD_ASYNC_GATE: LazyLock<tokio::sync::Semaphore> =
+    LazyLock::new(|| tokio::sync::Semaphore::new(0));
+static COLD_ASYNC_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[ttl_cache(ttl = 60, backend = REDIS.clone())]
+async fn cold_async(x: u64) -> u64 {
+    COLD_ASYNC_RUNS.fetch_add(1, Ordering::SeqCst);
+    let _ = COLD_ASYNC_GATE.acquire().await;
+    x * 5
+}
+
+/// In-process single-flight on Redis: 16 threads and 64 tasks on one cold key
+/// run the body once each; the body is held on a gate until every caller has
+/// started. A caller that comes after the leader finished reads the stored
+/// value (the flight covers the read), so the count is exact.
+#[test]
+fn concurrent_misses_on_one_key_compute_once() {
+    let Some(_redis) = start() else { return };
+    let started = Arc::new(AtomicU64::new(0));
+    let threads: Vec<_> = (0..16)
+        .map(|_| {
+            let started = Arc::clone(&started);
+            thread::spawn(move || {
+                started.fetch_add(1, Ordering::SeqCst);
+                cold_sync(4)
+            })
+        })
+        .collect();
+    assert!(cache_tests::wait_until(|| started.load(Ordering::SeqCst)
+        == 16
+        && COLD_RUNS.load(Ordering::SeqCst) == 1));
+    COLD_GATE.open();
+    for thread in threads {
+        assert_eq!(thread.join().unwrap(), 12);
+    }
+    assert_eq!(COLD_RUNS.load(Ordering::SeqCst), 1);
+    let info = cold_sync::cache_info();
+    assert_eq!(
+        (info.computations, info.hits + info.misses),
+        (1, 16),
+        "{info:?}"
+    );
+
+    let runtime = multi_thread_runtime();
+    runtime.block_on(async {
+        let tasks: Vec<_> = (0..64).map(|_| tokio::spawn(cold_async(6))).collect();
+        assert!(
+            cache_tests::wait_until_async(|| COLD_ASYNC_RUNS.load(Ordering::SeqCst) == 1).await
+        );
+        COLD_ASYNC_GATE.add_permits(1_000);
+        for task in tasks {
+            assert_eq!(task.await.unwrap(), 30);
+        }
+    });
+    assert_eq!(COLD_ASYNC_RUNS.load(Ordering::SeqCst), 1);
+    assert_eq!(cold_async::cache_info().computations, 1);
+}
+
 /// A backend with shared counters that never flush by themselves during a
 /// test (flushes are explicit).
 static COUNTED: LazyLock<Arc<RedisBackend>> = LazyLock::new(|| {
