@@ -159,10 +159,10 @@ pub(crate) fn start_flusher(
                 if conn.is_none() {
                     conn = connect().ok();
                 }
-                if let Some(live) = conn.as_mut() {
-                    if pending.flush(live.as_mut(), &*counter_key).is_err() {
-                        conn = None;
-                    }
+                if let Some(live) = conn.as_mut()
+                    && pending.flush(live.as_mut(), &*counter_key).is_err()
+                {
+                    conn = None;
                 }
             }
         })

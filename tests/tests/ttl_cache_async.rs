@@ -53,7 +53,7 @@ async fn async_second_call_is_a_hit() {
 #[ttl_cache]
 async fn half(x: u64) -> Result<u64, String> {
     tokio::task::yield_now().await;
-    if x % 2 == 0 {
+    if x.is_multiple_of(2) {
         Ok(x / 2)
     } else {
         Err(format!("{x} is odd"))

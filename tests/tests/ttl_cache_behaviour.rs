@@ -92,7 +92,7 @@ static PARSE_CALLS: AtomicUsize = AtomicUsize::new(0);
 #[ttl_cache]
 fn parse_even(x: u64) -> Result<u64, String> {
     PARSE_CALLS.fetch_add(1, Ordering::SeqCst);
-    if x % 2 == 0 {
+    if x.is_multiple_of(2) {
         Ok(x / 2)
     } else {
         Err(format!("{x} is odd"))
@@ -125,7 +125,7 @@ static ALIAS_CALLS: AtomicUsize = AtomicUsize::new(0);
 #[ttl_cache(result)]
 fn parse_even_aliased(x: u64) -> Fallible<u64> {
     ALIAS_CALLS.fetch_add(1, Ordering::SeqCst);
-    if x % 2 == 0 {
+    if x.is_multiple_of(2) {
         Ok(x / 2)
     } else {
         Err(format!("{x} is odd"))

@@ -108,19 +108,19 @@ where
         let expires_at = self.config.clock.expiry_after(self.config.ttl);
         let ring = self.ring_of(&key);
         let mut stored = false;
-        if let MapEntry::Occupied(mut occupied) = self.map.entry_sync(key) {
-            if matches!(occupied.get(), Slot::Loading(f) if Arc::ptr_eq(f, flight)) {
-                let id = self.rings[ring].allocate_id();
-                let entry = Entry {
-                    value: value.clone(),
-                    expires_at,
-                    id,
-                    accessed: AtomicBool::new(false),
-                };
-                occupied.update(Slot::Ready(entry));
-                self.rings[ring].push(occupied.key(), id, expires_at);
-                stored = true;
-            }
+        if let MapEntry::Occupied(mut occupied) = self.map.entry_sync(key)
+            && matches!(occupied.get(), Slot::Loading(f) if Arc::ptr_eq(f, flight))
+        {
+            let id = self.rings[ring].allocate_id();
+            let entry = Entry {
+                value: value.clone(),
+                expires_at,
+                id,
+                accessed: AtomicBool::new(false),
+            };
+            occupied.update(Slot::Ready(entry));
+            self.rings[ring].push(occupied.key(), id, expires_at);
+            stored = true;
         }
         flight.finish(value);
         if stored {

@@ -288,10 +288,10 @@ where
     pub(crate) fn for_each_live(&self, mut f: impl FnMut(&K, &V, Option<Duration>)) {
         let now = self.config.clock.precise();
         self.map.iter_sync(|key, slot| {
-            if let Slot::Ready(entry) = slot {
-                if entry.is_live(now) {
-                    f(key, &entry.value, remaining(entry.expires_at, now));
-                }
+            if let Slot::Ready(entry) = slot
+                && entry.is_live(now)
+            {
+                f(key, &entry.value, remaining(entry.expires_at, now));
             }
             true
         });

@@ -136,19 +136,19 @@ impl Function {
                     if skipped(&ident.to_string()) {
                         continue;
                     }
-                    if let Type::Reference(reference) = &*pat_type.ty {
-                        if let Some(mutability) = &reference.mutability {
-                            errors.push(syn::Error::new(
-                                mutability
-                                    .span
-                                    .join(reference.elem.span())
-                                    .unwrap_or(mutability.span),
-                                format!(
-                                    "a `&mut` argument cannot be part of the key; \
+                    if let Type::Reference(reference) = &*pat_type.ty
+                        && let Some(mutability) = &reference.mutability
+                    {
+                        errors.push(syn::Error::new(
+                            mutability
+                                .span
+                                .join(reference.elem.span())
+                                .unwrap_or(mutability.span),
+                            format!(
+                                "a `&mut` argument cannot be part of the key; \
                                      add `skip({ident})` if the result does not depend on it"
-                                ),
-                            ));
-                        }
+                            ),
+                        ));
                     }
                     // The whole write carries the type's span, so a missing
                     // `PersistentHash` is reported on the argument's type.
@@ -174,24 +174,24 @@ impl Function {
         let returns = ret
             .as_ref()
             .map_or(Returns::Plain, |ret| returns(ret, args));
-        if let Some((_, span)) = args.cache_none {
-            if returns != Returns::Option {
-                errors.push(syn::Error::new(
-                    span,
-                    "`cache_none` applies to functions returning `Option` \
+        if let Some((_, span)) = args.cache_none
+            && returns != Returns::Option
+        {
+            errors.push(syn::Error::new(
+                span,
+                "`cache_none` applies to functions returning `Option` \
                      (add `option` if the return type is an alias of `Option`)",
-                ));
-            }
+            ));
         }
-        if let Some(span) = args.fail_closed {
-            if returns != Returns::Result {
-                errors.push(syn::Error::new(
-                    span,
-                    "`fail_closed` needs a function returning `Result<T, E>` with \
+        if let Some(span) = args.fail_closed
+            && returns != Returns::Result
+        {
+            errors.push(syn::Error::new(
+                span,
+                "`fail_closed` needs a function returning `Result<T, E>` with \
                      `E: From<BackendError>`, so that a backend error can be returned \
                      (add `result` if the return type is an alias of `Result`)",
-                ));
-            }
+            ));
         }
         if args.result && args.option {
             errors.push(syn::Error::new(
