@@ -96,6 +96,14 @@ fn backend() -> Arc<RedisBackend> {
 static REDIS: LazyLock<Arc<RedisBackend>> = LazyLock::new(backend);
 /// Async calls on the multi-thread runtime.
 static REDIS_MT: LazyLock<Arc<RedisBackend>> = LazyLock::new(backend);
+/// R4: with a local tier (memory in front of Redis).
+static TIERED: LazyLock<RedisBackend> = LazyLock::new(|| {
+    RedisBackend::builder(url())
+        .prefix("bench-tier")
+        .local_tier(10_000, std::time::Duration::from_secs(TTL_SECS))
+        .build()
+        .expect("valid URL")
+});
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 struct Item {
@@ -128,6 +136,16 @@ async fn ours_hit_ct(k: u64) -> Item {
 
 #[ttl_cache(ttl = 3600, backend = REDIS_MT.clone())]
 async fn ours_hit_mt(k: u64) -> Item {
+    body(k)
+}
+
+#[ttl_cache(ttl = 3600, backend = TIERED.clone())]
+fn ours_tier_hit(k: u64) -> Item {
+    body(k)
+}
+
+#[ttl_cache(ttl = 3600, backend = TIERED.clone())]
+async fn ours_tier_hit_ct(k: u64) -> Item {
     body(k)
 }
 
@@ -300,6 +318,8 @@ struct World {
     raw_sync: Mutex<redis::Connection>,
     raw_ct: MultiplexedConnection,
     raw_mt: MultiplexedConnection,
+    /// RESP3 with redis-rs's client-side cache (R4's peer), on `ct`.
+    csc_ct: MultiplexedConnection,
     /// Clears the database after a miss round (outside the timed part).
     admin: Mutex<redis::Connection>,
 }
@@ -322,7 +342,14 @@ impl World {
         let raw_mt = mt
             .block_on(client.get_multiplexed_async_connection())
             .expect("multiplexed connection");
+        let csc_client = redis::Client::open(format!("{}?protocol=resp3", url())).expect("client");
+        let csc_config = redis::AsyncConnectionConfig::new()
+            .set_cache_config(redis::caching::CacheConfig::default());
+        let csc_ct = ct
+            .block_on(csc_client.get_multiplexed_async_connection_with_config(&csc_config))
+            .expect("client-side caching connection");
         World {
+            csc_ct,
             raw_sync: Mutex::new(client.get_connection().expect("connection")),
             admin: Mutex::new(client.get_connection().expect("connection")),
             raw_ct,
@@ -343,6 +370,34 @@ impl World {
             cached_hit(k).unwrap();
         }
         drop(conn);
+        // The local tier keeps copies once its subscriber is in place.
+        let subscribed = std::time::Instant::now();
+        while subscribed.elapsed() < std::time::Duration::from_secs(10) {
+            let _ = TIERED.clone();
+            let reply: Vec<redis::Value> = redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg("bench-tier:invalidate")
+                .query(&mut *self.admin.lock().unwrap())
+                .expect("PUBSUB");
+            if matches!(reply.get(1), Some(redis::Value::Int(n)) if *n > 0) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        for k in 0..KEYS {
+            ours_tier_hit(k);
+        }
+        self.ct.block_on(async {
+            let mut csc = self.csc_ct.clone();
+            for k in 0..KEYS {
+                ours_tier_hit_ct(k).await;
+                let _: Vec<u8> = redis::cmd("GET")
+                    .arg(raw_key(k))
+                    .query_async(&mut csc)
+                    .await
+                    .expect("GET");
+            }
+        });
         self.ct.block_on(async {
             for k in 0..KEYS {
                 ours_hit_ct(k).await;
@@ -453,6 +508,68 @@ fn r1(w: &World, rounds: usize, ops: usize) -> String {
     ] {
         out.push_str(&group(&m, heading, &names, 1.15));
     }
+    out
+}
+
+const R4: [&str; 4] = [
+    "redis-rs client-side cache hit + decode (ct)",
+    "ours local tier, async fn (ct)",
+    "ours local tier, sync fn",
+    "ours Redis hit, no tier, async fn (ct)",
+];
+
+fn r4(w: &World, rounds: usize, ops: usize) -> String {
+    let plan = Plan {
+        threads: 1,
+        rounds,
+        ops,
+        keys: KEYS,
+    };
+    let ct = &w.ct;
+    let c = vec![
+        Candidate::whole(R4[0], |keys| {
+            ct.block_on(async {
+                let mut conn = w.csc_ct.clone();
+                let mut acc = 0u64;
+                for &k in keys {
+                    let bytes: Vec<u8> = redis::cmd("GET")
+                        .arg(raw_key(k))
+                        .query_async(&mut conn)
+                        .await
+                        .expect("GET");
+                    acc = acc.wrapping_add(fold(&decode(&bytes)));
+                }
+                acc
+            })
+        }),
+        Candidate::whole(
+            R4[1],
+            seq(ct, |k| async move { fold(&ours_tier_hit_ct(k).await) }),
+        ),
+        Candidate::per_key(R4[2], |k| fold(&ours_tier_hit(k))),
+        Candidate::whole(
+            R4[3],
+            seq(ct, |k| async move { fold(&ours_hit_ct(k).await) }),
+        ),
+    ];
+    let m = measure(&plan, &c);
+    let stats = w.csc_ct.get_cache_statistics();
+    let mut out = format!(
+        "\n### R4: local tier hit vs redis-rs client-side cache hit\n\n\
+         {rounds} rounds × {ops} hits per candidate over {KEYS} keys; medians; \
+         redis-rs cache statistics after the run: {stats:?}\n"
+    );
+    out.push_str(&report_group(
+        "#### current-thread tokio runtime (the sync row: no runtime)",
+        &m,
+        &R4,
+        &[R4[0]],
+        Unit::NsPerOp,
+        &[
+            Target::at_most(&m, R4[1], R4[0], 0.1),
+            Target::at_most(&m, R4[2], R4[0], 0.1),
+        ],
+    ));
     out
 }
 
@@ -674,7 +791,7 @@ fn r3(w: &World, rounds: usize, ops: usize) -> String {
 /// warming. Misses that grow without computations in a hit scenario are calls
 /// that waited for a concurrent call's read of the same key (single-flight
 /// covers the read too), which R3's 64 tasks on 1,000 keys do now and then.
-fn sanity(before: [(u64, u64); 3]) -> (String, bool) {
+fn sanity(before: [(u64, u64); 3], all_ran: bool) -> (String, bool) {
     let hit = [
         ("ours_hit", ours_hit::cache_info()),
         ("ours_hit_ct", ours_hit_ct::cache_info()),
@@ -692,7 +809,7 @@ fn sanity(before: [(u64, u64); 3]) -> (String, bool) {
     );
     for (i, (name, info)) in hit.iter().enumerate() {
         let (misses, computations) = before[i];
-        ok &= info.computations == computations && info.hits > 0;
+        ok &= info.computations == computations && (info.hits > 0 || !all_ran);
         ok &= info.backend_errors == 0 && info.decode_errors == 0;
         out.push_str(&format!(
             "| {name} | {} | {} (warming: {misses}) | {} | {} (warming: {computations}) | {} | {} |\n",
@@ -705,7 +822,7 @@ fn sanity(before: [(u64, u64); 3]) -> (String, bool) {
         ));
     }
     for (name, info) in &miss {
-        ok &= info.hits == 0 && info.misses == info.computations && info.misses > 0;
+        ok &= info.hits == 0 && info.misses == info.computations && (info.misses > 0 || !all_ran);
         ok &= info.backend_errors == 0 && info.decode_errors == 0;
         out.push_str(&format!(
             "| {name} | {} | {} | 0 | {} | {} | {} |\n",
@@ -767,10 +884,13 @@ fn main() {
     if run("r3") {
         print!("{}", r3(&w, rounds, ops * 16));
     }
+    if run("r4") {
+        print!("{}", r4(&w, rounds, ops));
+    }
     if run("r2") {
         print!("{}", r2(&w, rounds, (ops / 2).max(1)));
     }
-    let (report, ok) = sanity(before);
+    let (report, ok) = sanity(before, only.is_empty());
     print!("{report}");
     drop(w);
     server.kill();

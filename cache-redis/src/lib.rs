@@ -51,7 +51,10 @@
 
 mod breaker;
 mod counters;
+mod lock;
+mod map;
 mod text;
+mod tier;
 
 use std::fmt;
 use std::future::Future;
@@ -71,7 +74,10 @@ use redis::{Client, Cmd, Connection, ConnectionInfo, FromRedisValue, IntoConnect
 use crate::breaker::Breaker;
 pub use crate::counters::SharedCounters;
 use crate::counters::{Connect, Pending};
+pub use crate::lock::{LockError, LockGuard, RedisLock};
+pub use crate::map::{MapError, RedisMap};
 use crate::text::{glob_escape, password_of, redact, redact_url};
+use crate::tier::Tier;
 
 const NAME: &str = "redis";
 
@@ -88,6 +94,9 @@ pub enum RedisConfigError {
     /// A cluster was given no node.
     #[error("a Redis Cluster needs at least one node URL")]
     NoNodes,
+    /// A background thread (the local tier's subscriber) could not start.
+    #[error("cannot start a cache-redis thread: {0}")]
+    Thread(String),
 }
 
 /// Builds a [`RedisBackend`]. Nothing connects until the first call.
@@ -101,6 +110,7 @@ pub struct RedisBackendBuilder {
     breaker_cooldown: Duration,
     shared_counters: Option<Duration>,
     mac_key: Option<MacKey>,
+    local_tier: Option<(usize, Duration)>,
     #[cfg(feature = "tls")]
     tls_root_cert: Option<Vec<u8>>,
 }
@@ -116,6 +126,7 @@ impl RedisBackendBuilder {
             breaker_cooldown: Duration::from_secs(1),
             shared_counters: None,
             mac_key: None,
+            local_tier: None,
             #[cfg(feature = "tls")]
             tls_root_cert: None,
         }
@@ -176,6 +187,22 @@ impl RedisBackendBuilder {
         self
     }
 
+    /// Keeps a local copy of up to `max_entries` values read or written by
+    /// this process, each for at most `ttl` (and never past its own TTL), and
+    /// serves hits from it without a round trip (a two-tier cache: memory,
+    /// then Redis). `cache_clear` in any process drops the copies of that
+    /// cache in every process promptly: it is published on
+    /// `<prefix>:invalidate`, which each process with a local tier follows on
+    /// one subscriber connection. While that subscription is not in place
+    /// (Redis down, reconnecting) nothing is kept locally. A value another
+    /// process overwrites (after expiry) can be served from a copy for up to
+    /// `ttl`: choose it as the staleness you accept.
+    #[must_use]
+    pub fn local_tier(mut self, max_entries: usize, ttl: Duration) -> Self {
+        self.local_tier = Some((max_entries, ttl));
+        self
+    }
+
     /// Trusts the certificate authority in `pem` for `rediss://` connections
     /// (instead of the system's trust store), for servers with a private CA.
     #[cfg(feature = "tls")]
@@ -183,6 +210,22 @@ impl RedisBackendBuilder {
     pub fn tls_root_cert(mut self, pem: impl Into<Vec<u8>>) -> Self {
         self.tls_root_cert = Some(pem.into());
         self
+    }
+
+    /// A client for one node, with the TLS settings.
+    fn plain_client(&self, url: &str) -> redis::RedisResult<Client> {
+        let info = connection_info(url)?;
+        #[cfg(feature = "tls")]
+        if let Some(pem) = &self.tls_root_cert {
+            return Client::build_with_tls(
+                info,
+                redis::TlsCertificates {
+                    client_tls: None,
+                    root_cert: Some(pem.clone()),
+                },
+            );
+        }
+        Client::open(info)
     }
 
     /// The backend. Validates the URLs; does not connect.
@@ -231,28 +274,32 @@ impl RedisBackendBuilder {
             let [url] = self.nodes.as_slice() else {
                 return Err(RedisConfigError::NoNodes);
             };
-            let info = connection_info(url).map_err(invalid)?;
-            #[cfg(feature = "tls")]
-            let client = match &self.tls_root_cert {
-                Some(pem) => Client::build_with_tls(
-                    info,
-                    redis::TlsCertificates {
-                        client_tls: None,
-                        root_cert: Some(pem.clone()),
-                    },
-                ),
-                None => Client::open(info),
-            };
-            #[cfg(not(feature = "tls"))]
-            let client = Client::open(info);
             Conn::Single {
-                client: client.map_err(invalid)?,
+                client: self.plain_client(url).map_err(invalid)?,
                 sync_conn: Mutex::new(None),
                 async_conn: PerRuntime::default(),
             }
         };
+        let tier = match (self.local_tier, self.nodes.first()) {
+            (Some((max_entries, ttl)), Some(url)) => {
+                let tier = Arc::new(Tier::new(max_entries, ttl));
+                // Cluster nodes relay PUBLISH to every node: one plain
+                // connection to any of them hears every invalidation.
+                let client = self.plain_client(url).map_err(invalid)?;
+                let timeout = self.op_timeout;
+                tier::start_subscriber(
+                    &tier,
+                    invalidation_channel(&self.prefix),
+                    Box::new(move || client.get_connection_with_timeout(timeout)),
+                )
+                .map_err(|e| RedisConfigError::Thread(e.to_string()))?;
+                Some(tier)
+            }
+            _ => None,
+        };
         Ok(RedisBackend {
             inner: Arc::new(Inner {
+                tier,
                 conn,
                 display_urls: self.nodes.iter().map(|u| redact_url(u)).collect(),
                 secrets,
@@ -396,7 +443,7 @@ impl Bridge {
 }
 
 /// A clone of the shared multiplexed connection.
-enum AsyncConn {
+pub(crate) enum AsyncConn {
     Single(ConnectionManager),
     Cluster(ClusterConnection),
 }
@@ -432,6 +479,8 @@ struct Inner {
     breaker: Breaker,
     counters: Option<SharedState>,
     mac_key: Option<MacKey>,
+    /// The local copies (`local_tier`).
+    tier: Option<Arc<Tier>>,
 }
 
 impl cache_core::IntoBackend for RedisBackend {
@@ -549,6 +598,16 @@ impl RedisBackend {
         }
     }
 
+    /// The key prefix (for `RedisMap`).
+    pub(crate) fn prefix(&self) -> &str {
+        &self.inner.prefix
+    }
+
+    /// Whether this is a cluster backend (for `RedisMap`).
+    pub(crate) fn is_cluster(&self) -> bool {
+        matches!(self.inner.conn, Conn::Cluster { .. })
+    }
+
     /// How many times the circuit breaker has opened since the backend was built.
     pub fn breaker_opens(&self) -> u64 {
         self.inner.breaker.opens()
@@ -594,7 +653,7 @@ impl RedisBackend {
     /// needed), behind the breaker. The whole call, waiting for the connection
     /// included, fits in the time budget. After an error the connection is
     /// dropped so the next call reconnects.
-    fn with_single<T>(
+    pub(crate) fn with_single<T>(
         &self,
         operation: &'static str,
         f: impl FnOnce(&mut Connection) -> redis::RedisResult<T>,
@@ -653,7 +712,11 @@ impl RedisBackend {
 
     /// Runs `f` for a sync caller on the cluster bridge's multiplexed
     /// connection, behind the breaker, waiting at most the time budget.
-    fn with_bridge<T, F, Fut>(&self, operation: &'static str, f: F) -> Result<T, BackendError>
+    pub(crate) fn with_bridge<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        f: F,
+    ) -> Result<T, BackendError>
     where
         T: Send + 'static,
         F: FnOnce(ClusterConnection) -> Fut + Send + 'static,
@@ -713,6 +776,21 @@ impl RedisBackend {
         operation: &'static str,
         cmd: Cmd,
     ) -> Result<T, BackendError> {
+        self.with_async(operation, |conn| async move { conn.query(&cmd).await })
+            .await
+    }
+
+    /// Runs `f` on the shared multiplexed connection of the current runtime,
+    /// behind the breaker and within the time budget (connecting included).
+    pub(crate) async fn with_async<T, F, Fut>(
+        &self,
+        operation: &'static str,
+        f: F,
+    ) -> Result<T, BackendError>
+    where
+        F: FnOnce(AsyncConn) -> Fut,
+        Fut: Future<Output = redis::RedisResult<T>>,
+    {
         self.inner.breaker.admit()?;
         let budget = self.inner.op_timeout;
         let conn = match &self.inner.conn {
@@ -737,7 +815,7 @@ impl RedisBackend {
             return Err(unavailable("async calls need a tokio runtime"));
         };
         let conn = conn?;
-        match tokio::time::timeout(self.inner.op_timeout, conn.query(&cmd)).await {
+        match tokio::time::timeout(self.inner.op_timeout, f(conn)).await {
             Ok(result) => self.settle(operation, result),
             Err(_) => Err(self.timed_out(operation)),
         }
@@ -910,6 +988,11 @@ fn set_cmd(key: String, value: &[u8], ttl: Option<Duration>) -> Option<Cmd> {
     Some(cmd)
 }
 
+/// The channel on which `cache_clear` tells every local tier of `prefix`.
+fn invalidation_channel(prefix: &str) -> String {
+    format!("{prefix}:invalidate")
+}
+
 /// The hash of the shared counters of `namespace`. It never matches the
 /// namespace's `SCAN` pattern (no version, no digest).
 fn counter_key(prefix: &str, namespace: &str) -> String {
@@ -928,7 +1011,18 @@ impl StorageBackend for RedisBackend {
     }
 
     fn get(&self, key: &StorageKey<'_>) -> Result<Option<Vec<u8>>, BackendError> {
-        self.query_sync("get", get_cmd(self.key(key)))
+        let Some(tier) = &self.inner.tier else {
+            return self.query_sync("get", get_cmd(self.key(key)));
+        };
+        if let Some(bytes) = tier.get(&key.digest) {
+            return Ok(Some(bytes));
+        }
+        let generation = tier.generation();
+        let read: Option<Vec<u8>> = self.query_sync("get", get_cmd(self.key(key)))?;
+        if let Some(bytes) = &read {
+            tier.put(generation, key.namespace, key.digest, bytes, None);
+        }
+        Ok(read)
     }
 
     fn set(
@@ -940,11 +1034,24 @@ impl StorageBackend for RedisBackend {
         let Some(cmd) = set_cmd(self.key(key), value, ttl) else {
             return Ok(());
         };
-        self.query_sync("set", cmd)
+        let generation = self.inner.tier.as_ref().map(|tier| tier.generation());
+        self.query_sync::<()>("set", cmd)?;
+        if let (Some(tier), Some(generation)) = (&self.inner.tier, generation) {
+            tier.put(generation, key.namespace, key.digest, value, ttl);
+        }
+        Ok(())
     }
 
     fn clear(&self, namespace: &str) -> Result<(), BackendError> {
         self.scan_sync("clear", namespace, true)?;
+        if let Some(tier) = &self.inner.tier {
+            tier.invalidate(namespace);
+            let mut cmd = Cmd::new();
+            cmd.arg("PUBLISH")
+                .arg(invalidation_channel(&self.inner.prefix))
+                .arg(namespace);
+            self.query_sync::<i64>("clear", cmd)?;
+        }
         if let Some(state) = &self.inner.counters {
             state.pending.forget(namespace);
             let mut cmd = Cmd::new();
@@ -984,7 +1091,20 @@ impl StorageBackend for RedisBackend {
         key: &'a StorageKey<'a>,
     ) -> BoxFuture<'a, Result<Option<Vec<u8>>, BackendError>> {
         let cmd = get_cmd(self.key(key));
-        Box::pin(self.query_async("get", cmd))
+        Box::pin(async move {
+            let Some(tier) = &self.inner.tier else {
+                return self.query_async("get", cmd).await;
+            };
+            if let Some(bytes) = tier.get(&key.digest) {
+                return Ok(Some(bytes));
+            }
+            let generation = tier.generation();
+            let read: Option<Vec<u8>> = self.query_async("get", cmd).await?;
+            if let Some(bytes) = &read {
+                tier.put(generation, key.namespace, key.digest, bytes, None);
+            }
+            Ok(read)
+        })
     }
 
     fn set_async<'a>(
@@ -995,10 +1115,15 @@ impl StorageBackend for RedisBackend {
     ) -> BoxFuture<'a, Result<(), BackendError>> {
         let cmd = set_cmd(self.key(key), value, ttl);
         Box::pin(async move {
-            match cmd {
-                Some(cmd) => self.query_async("set", cmd).await,
-                None => Ok(()),
+            let Some(cmd) = cmd else {
+                return Ok(());
+            };
+            let generation = self.inner.tier.as_ref().map(|tier| tier.generation());
+            self.query_async::<()>("set", cmd).await?;
+            if let (Some(tier), Some(generation)) = (&self.inner.tier, generation) {
+                tier.put(generation, key.namespace, key.digest, value, ttl);
             }
+            Ok(())
         })
     }
 }
