@@ -206,7 +206,7 @@ pub fn derive_persistent_hash(input: TokenStream) -> TokenStream {
 /// | `key = expr` | the arguments | keys on `expr`'s `PersistentHash` instead |
 /// | `backend = expr` | the process-wide `MemoryBackend` | where results live: anything `IntoBackend` |
 /// | `serializer = Path` | `MessagePack` | how values are serialized for a storage backend |
-/// | `single_flight = false` | `true` | whether concurrent misses on one key run the body once |
+/// | `single_flight = false` / `fleet` | `true` | whether concurrent misses on one key run the body once; `fleet`: across processes too (storage backends with leases, e.g. Redis) |
 /// | `cache_none = false` | `true` | whether `None` results are stored |
 /// | `fail_closed` | off (fail-open) | a storage backend's read error is returned as `Err` instead of being a miss |
 /// | `result` / `option` | off | the return type is an alias of `Result` / `Option` |
@@ -645,6 +645,18 @@ pub fn derive_persistent_hash(input: TokenStream) -> TokenStream {
 /// assert_eq!(cheap::cache_info().hits, 1);
 /// assert!(!cheap::cache_parameters().single_flight);
 /// ```
+///
+/// ### `single_flight = fleet`
+///
+/// With a storage backend that offers leases (`cache-redis`'s `RedisBackend`),
+/// concurrent misses of one key run the body once in the whole fleet of
+/// processes: the first process to miss takes the key's lease (`SET … NX PX`)
+/// and computes; the others poll (`fleet_poll`, default 20 ms) until the value
+/// is stored, then read it. A process that takes the lease reads once more
+/// before computing, so a value stored just before is not computed again. If
+/// the holder dies, its lease expires (`fleet_lease`, default 10 s) and one of
+/// the waiters computes. Backend errors while leasing fail open: the body runs.
+/// On the memory backend `fleet` is the same as `true`.
 ///
 /// ## `cache_none`
 ///

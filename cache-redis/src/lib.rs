@@ -111,6 +111,8 @@ pub struct RedisBackendBuilder {
     shared_counters: Option<Duration>,
     mac_key: Option<MacKey>,
     local_tier: Option<(usize, Duration)>,
+    fleet_lease: Duration,
+    fleet_poll: Duration,
     #[cfg(feature = "tls")]
     tls_root_cert: Option<Vec<u8>>,
 }
@@ -127,6 +129,8 @@ impl RedisBackendBuilder {
             shared_counters: None,
             mac_key: None,
             local_tier: None,
+            fleet_lease: Duration::from_secs(10),
+            fleet_poll: Duration::from_millis(20),
             #[cfg(feature = "tls")]
             tls_root_cert: None,
         }
@@ -200,6 +204,25 @@ impl RedisBackendBuilder {
     #[must_use]
     pub fn local_tier(mut self, max_entries: usize, ttl: Duration) -> Self {
         self.local_tier = Some((max_entries, ttl));
+        self
+    }
+
+    /// For functions with `single_flight = fleet`: how long the process that
+    /// computes a missing value holds its lease (default 10 s). Others wait
+    /// for its value while the lease lives; if the holder dies, the lease
+    /// expires and one of them computes. Set it above the longest computation:
+    /// a computation that outlives its lease may run twice.
+    #[must_use]
+    pub fn fleet_lease(mut self, lease: Duration) -> Self {
+        self.fleet_lease = lease.max(Duration::from_millis(1));
+        self
+    }
+
+    /// For functions with `single_flight = fleet`: how often a waiting process
+    /// looks for the value or the lease again (default 20 ms).
+    #[must_use]
+    pub fn fleet_poll(mut self, poll: Duration) -> Self {
+        self.fleet_poll = poll.max(Duration::from_millis(1));
         self
     }
 
@@ -300,6 +323,8 @@ impl RedisBackendBuilder {
         Ok(RedisBackend {
             inner: Arc::new(Inner {
                 tier,
+                fleet_lease: self.fleet_lease,
+                fleet_poll: self.fleet_poll,
                 conn,
                 display_urls: self.nodes.iter().map(|u| redact_url(u)).collect(),
                 secrets,
@@ -481,6 +506,8 @@ struct Inner {
     mac_key: Option<MacKey>,
     /// The local copies (`local_tier`).
     tier: Option<Arc<Tier>>,
+    fleet_lease: Duration,
+    fleet_poll: Duration,
 }
 
 impl cache_core::IntoBackend for RedisBackend {
@@ -567,6 +594,46 @@ impl RedisBackend {
             .pending
             .flush(conn.as_mut(), &move |ns| counter_key(&prefix, ns))
             .map_err(|e| self.failed("counters", &e))
+    }
+
+    /// The lease key of one entry (fleet-wide single-flight). It never
+    /// matches the namespace's `SCAN` pattern.
+    fn lease_key(&self, key: &StorageKey<'_>) -> String {
+        format!(
+            "{}:{}:lease:{}",
+            self.inner.prefix,
+            key.namespace,
+            key.digest.to_hex()
+        )
+    }
+
+    /// A fresh random token and `SET lease token NX PX <fleet_lease>`.
+    fn lease_cmd(&self, key: &StorageKey<'_>) -> Result<(u64, Cmd), BackendError> {
+        let token = getrandom::u64().map_err(|e| BackendError::Failed {
+            backend: NAME,
+            operation: "lease",
+            source: format!("no random bytes from the OS: {e}").into(),
+        })?;
+        let ms = u64::try_from(self.inner.fleet_lease.as_millis()).unwrap_or(u64::MAX);
+        let mut cmd = Cmd::new();
+        cmd.arg("SET")
+            .arg(self.lease_key(key))
+            .arg(token)
+            .arg("NX")
+            .arg("PX")
+            .arg(ms.max(1));
+        Ok((token, cmd))
+    }
+
+    /// Deletes the lease only if it still holds `token`.
+    fn release_cmd(&self, key: &StorageKey<'_>, token: u64) -> Cmd {
+        let mut cmd = Cmd::new();
+        cmd.arg("EVAL")
+            .arg("if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end")
+            .arg(1)
+            .arg(self.lease_key(key))
+            .arg(token);
+        cmd
     }
 
     fn counter_key(&self, namespace: &str) -> String {
@@ -1063,6 +1130,48 @@ impl StorageBackend for RedisBackend {
 
     fn mac_key(&self) -> Option<MacKey> {
         self.inner.mac_key.clone()
+    }
+
+    fn try_lease(&self, key: &StorageKey<'_>) -> Result<Option<u64>, BackendError> {
+        let (token, cmd) = self.lease_cmd(key)?;
+        let taken: Option<String> = self.query_sync("lease", cmd)?;
+        Ok(taken.map(|_| token))
+    }
+
+    fn release_lease(&self, key: &StorageKey<'_>, token: u64) -> Result<(), BackendError> {
+        self.query_sync::<i64>("lease", self.release_cmd(key, token))
+            .map(drop)
+    }
+
+    fn lease_poll(&self) -> Duration {
+        self.inner.fleet_poll
+    }
+
+    fn lease_wait_async(&self) -> BoxFuture<'_, ()> {
+        Box::pin(tokio::time::sleep(self.inner.fleet_poll))
+    }
+
+    fn try_lease_async<'a>(
+        &'a self,
+        key: &'a StorageKey<'a>,
+    ) -> BoxFuture<'a, Result<Option<u64>, BackendError>> {
+        Box::pin(async move {
+            let (token, cmd) = self.lease_cmd(key)?;
+            let taken: Option<String> = self.query_async("lease", cmd).await?;
+            Ok(taken.map(|_| token))
+        })
+    }
+
+    fn release_lease_async<'a>(
+        &'a self,
+        key: &'a StorageKey<'a>,
+        token: u64,
+    ) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(async move {
+            self.query_async::<i64>("lease", self.release_cmd(key, token))
+                .await
+                .map(drop)
+        })
     }
 
     fn record(&self, namespace: &str, outcome: Lookup) {

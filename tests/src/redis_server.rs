@@ -613,7 +613,14 @@ impl RedisCluster {
     pub fn start_on_with(ports: &[u16], extra: &[&str]) -> Self {
         assert_eq!(ports.len(), CLUSTER_NODES, "a cluster has three masters");
         let dir = TempDir::new("cluster");
-        let bus_ports = free_ports(CLUSTER_NODES);
+        // Bus ports distinct from the client ports (a port freed by one
+        // `free_ports` call can come back from the next).
+        let bus_ports = loop {
+            let bus = free_ports(CLUSTER_NODES);
+            if bus.iter().all(|port| !ports.contains(port)) {
+                break bus;
+            }
+        };
         let nodes = ports
             .iter()
             .zip(&bus_ports)
@@ -669,7 +676,9 @@ impl RedisCluster {
             if let Some(status) = child.try_wait().expect("wait for redis-cli") {
                 break status;
             }
-            if start.elapsed() > DEADLINE {
+            // Joining polls once a second; on a loaded 2-core machine it can
+            // take several rounds.
+            if start.elapsed() > 3 * DEADLINE {
                 let _ = child.kill();
                 let _ = child.wait();
                 panic!(

@@ -132,6 +132,63 @@ pub trait StorageBackend: Send + Sync + 'static {
         let _ = (namespace, outcome);
     }
 
+    /// Fleet-wide single-flight (`single_flight = fleet`): tries to take the
+    /// lease to compute `key`, across every process sharing the store.
+    /// `Ok(Some(token))` when taken (hand the token to
+    /// [`release_lease`](Self::release_lease)), `Ok(None)` while another
+    /// process holds it. A lease expires by itself, so a holder that dies
+    /// hands over. The default, for stores without leases, always grants one.
+    ///
+    /// # Errors
+    ///
+    /// A [`BackendError`] when the store cannot be reached (callers compute).
+    fn try_lease(&self, key: &StorageKey<'_>) -> Result<Option<u64>, BackendError> {
+        let _ = key;
+        Ok(Some(0))
+    }
+
+    /// Gives back a lease taken by [`try_lease`](Self::try_lease), if it is
+    /// still ours. The default does nothing.
+    ///
+    /// # Errors
+    ///
+    /// A [`BackendError`] when the store cannot be reached (the lease then
+    /// expires by itself).
+    fn release_lease(&self, key: &StorageKey<'_>, token: u64) -> Result<(), BackendError> {
+        let _ = (key, token);
+        Ok(())
+    }
+
+    /// How long a caller that found the lease taken waits before looking
+    /// again. The default: 20 ms.
+    fn lease_poll(&self) -> Duration {
+        Duration::from_millis(20)
+    }
+
+    /// Waits [`lease_poll`](Self::lease_poll) without blocking the executor
+    /// (a backend whose [`try_lease`](Self::try_lease) can answer `None` must
+    /// provide it with its runtime's timer). The default returns at once.
+    fn lease_wait_async(&self) -> BoxFuture<'_, ()> {
+        Box::pin(std::future::ready(()))
+    }
+
+    /// The async form of [`try_lease`](Self::try_lease).
+    fn try_lease_async<'a>(
+        &'a self,
+        key: &'a StorageKey<'a>,
+    ) -> BoxFuture<'a, Result<Option<u64>, BackendError>> {
+        Box::pin(std::future::ready(self.try_lease(key)))
+    }
+
+    /// The async form of [`release_lease`](Self::release_lease).
+    fn release_lease_async<'a>(
+        &'a self,
+        key: &'a StorageKey<'a>,
+        token: u64,
+    ) -> BoxFuture<'a, Result<(), BackendError>> {
+        Box::pin(std::future::ready(self.release_lease(key, token)))
+    }
+
     /// The async form of [`get`](Self::get).
     fn get_async<'a>(
         &'a self,

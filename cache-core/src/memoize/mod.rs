@@ -54,6 +54,9 @@ pub struct CacheParameters {
     pub serializer: &'static str,
     /// Whether concurrent misses on one key run the body once.
     pub single_flight: bool,
+    /// Whether that holds across processes too (`single_flight = fleet`, on a
+    /// storage backend with leases).
+    pub fleet_single_flight: bool,
     /// Whether `None` results are cached.
     pub cache_none: bool,
     /// Whether a storage backend's read error is returned to the caller
@@ -69,6 +72,7 @@ pub struct SiteSpec {
     pub version: u32,
     pub typed: bool,
     pub single_flight: bool,
+    pub fleet: bool,
     pub cache_none: bool,
     pub fail_closed: bool,
     pub ttl: fn() -> Option<Duration>,
@@ -177,6 +181,7 @@ impl CachedFn {
                 Place::Storage(_) => (self.spec.serializer)(),
             },
             single_flight: self.spec.single_flight,
+            fleet_single_flight: self.spec.fleet,
             cache_none: self.spec.cache_none,
             fail_closed: self.spec.fail_closed,
         }

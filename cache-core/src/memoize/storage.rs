@@ -16,6 +16,13 @@ use crate::engine::{Config, Store};
 use crate::hash::{Digest, KEY_CONTEXT, MemKey, PersistentHash};
 use crate::stats::{CacheInfo, Counter, Stats};
 
+/// What fleet-wide single-flight found: a value another process stored, or
+/// the go-ahead to compute (with the lease to give back, if one was taken).
+enum Led<V> {
+    Found(V),
+    Lease(Option<u64>),
+}
+
 /// The bound of the flight store (it holds only computations in progress).
 const FLIGHT_SLOTS: usize = 4_096;
 
@@ -165,6 +172,7 @@ impl Stored {
         &self,
         key: &StorageKey<'_>,
         ttl: Option<Duration>,
+        fleet: bool,
         body: impl FnOnce() -> R,
     ) -> Result<M::Stored, R>
     where
@@ -181,12 +189,95 @@ impl Stored {
         }
         self.stats.bump(Counter::Misses);
         self.backend.record(key.namespace, Lookup::Miss);
+        let lease = if fleet {
+            match self.lead_fleet(&codec, key) {
+                Led::Found(value) => return Ok(value),
+                Led::Lease(token) => token,
+            }
+        } else {
+            None
+        };
         self.stats.bump(Counter::Computations);
-        let stored = M::split(body())?;
-        if let Some(bytes) = self.encode(&codec, &stored) {
+        let outcome = M::split(body());
+        if let Ok(stored) = &outcome
+            && let Some(bytes) = self.encode(&codec, stored)
+        {
             self.count_write(self.backend.set(key, &bytes, ttl));
         }
-        Ok(stored)
+        if let Some(token) = lease {
+            self.count_write(self.backend.release_lease(key, token));
+        }
+        outcome
+    }
+
+    /// Fleet-wide single-flight, sync: waits while another process holds the
+    /// lease of `key`, then returns the value it stored, or the lease when
+    /// this process is to compute (`None` when the store could not be asked:
+    /// compute anyway, fail-open). A new lease holder reads once more before
+    /// computing, so a value stored just before is not computed twice.
+    fn lead_fleet<V: DeserializeOwned, S: Serializer>(
+        &self,
+        codec: &Codec<S>,
+        key: &StorageKey<'_>,
+    ) -> Led<V> {
+        loop {
+            match self.backend.try_lease(key) {
+                Ok(Some(token)) => {
+                    return match self.decode(codec, self.backend.get(key)) {
+                        Some(value) => {
+                            self.count_write(self.backend.release_lease(key, token));
+                            Led::Found(value)
+                        }
+                        None => Led::Lease(Some(token)),
+                    };
+                }
+                Ok(None) => {
+                    std::thread::sleep(self.backend.lease_poll());
+                    if let Some(value) = self.decode(codec, self.backend.get(key)) {
+                        return Led::Found(value);
+                    }
+                }
+                Err(_) => {
+                    self.stats.bump(Counter::BackendErrors);
+                    return Led::Lease(None);
+                }
+            }
+        }
+    }
+
+    /// The async form of [`lead_fleet`](Self::lead_fleet): waits with the
+    /// runtime's timer.
+    async fn lead_fleet_async<V: DeserializeOwned, S: Serializer>(
+        &self,
+        codec: &Codec<S>,
+        key: &StorageKey<'_>,
+    ) -> Led<V> {
+        loop {
+            match self.backend.try_lease_async(key).await {
+                Ok(Some(token)) => {
+                    let read = self.backend.get_async(key).await;
+                    return match self.decode(codec, read) {
+                        Some(value) => {
+                            let released = self.backend.release_lease_async(key, token).await;
+                            self.count_write(released);
+                            Led::Found(value)
+                        }
+                        None => Led::Lease(Some(token)),
+                    };
+                }
+                Ok(None) => {
+                    self.backend.lease_wait_async().await;
+                    let read = self.backend.get_async(key).await;
+                    if let Some(value) = self.decode(codec, read) {
+                        return Led::Found(value);
+                    }
+                }
+                Err(_) => {
+                    self.stats.bump(Counter::BackendErrors);
+                    return Led::Lease(None);
+                }
+            }
+        }
     }
 
     /// The async form of [`lookup`](Self::lookup).
@@ -194,6 +285,7 @@ impl Stored {
         &self,
         key: &StorageKey<'_>,
         ttl: Option<Duration>,
+        fleet: bool,
         body: F,
     ) -> Result<M::Stored, R>
     where
@@ -211,13 +303,27 @@ impl Stored {
         }
         self.stats.bump(Counter::Misses);
         self.backend.record(key.namespace, Lookup::Miss);
+        let lease = if fleet {
+            match self.lead_fleet_async(&codec, key).await {
+                Led::Found(value) => return Ok(value),
+                Led::Lease(token) => token,
+            }
+        } else {
+            None
+        };
         self.stats.bump(Counter::Computations);
-        let stored = M::split(body.await)?;
-        if let Some(bytes) = self.encode(&codec, &stored) {
+        let outcome = M::split(body.await);
+        if let Ok(stored) = &outcome
+            && let Some(bytes) = self.encode(&codec, stored)
+        {
             let written = self.backend.set_async(key, &bytes, ttl).await;
             self.count_write(written);
         }
-        Ok(stored)
+        if let Some(token) = lease {
+            let released = self.backend.release_lease_async(key, token).await;
+            self.count_write(released);
+        }
+        outcome
     }
 }
 
@@ -249,7 +355,7 @@ impl CachedFn {
             }
             (AnyKey::Digest(digest), Place::Storage(stored)) => {
                 let key = self.storage_key(digest);
-                let lookup = || stored.lookup::<M, S, R>(&key, state.ttl, body);
+                let lookup = || stored.lookup::<M, S, R>(&key, state.ttl, self.spec.fleet, body);
                 let flights = single_flight
                     .then(|| stored.flight_store::<M::Stored>())
                     .flatten();
@@ -296,7 +402,8 @@ impl CachedFn {
             }
             (AnyKey::Digest(digest), Place::Storage(stored)) => {
                 let key = self.storage_key(digest);
-                let lookup = stored.lookup_async::<M, S, R, F>(&key, state.ttl, body);
+                let lookup =
+                    stored.lookup_async::<M, S, R, F>(&key, state.ttl, self.spec.fleet, body);
                 let flights = single_flight
                     .then(|| stored.flight_store::<M::Stored>())
                     .flatten();

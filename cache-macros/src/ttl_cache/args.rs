@@ -53,6 +53,8 @@ pub(super) struct Args {
     pub(super) backend: Option<Expr>,
     pub(super) serializer: Option<Path>,
     pub(super) single_flight: bool,
+    /// `single_flight = fleet`: across processes too.
+    pub(super) fleet: bool,
     /// `cache_none = …` and where it was written.
     pub(super) cache_none: Option<(bool, Span)>,
     /// `fail_closed`: where it was written, when given.
@@ -80,6 +82,7 @@ impl Args {
             backend: None,
             serializer: None,
             single_flight: true,
+            fleet: false,
             cache_none: None,
             fail_closed: None,
             result: false,
@@ -141,7 +144,22 @@ impl Args {
                 };
             }
             "typed" => self.typed = flag(meta)?,
-            "single_flight" => self.single_flight = flag(meta)?,
+            "single_flight" => match &meta {
+                Meta::NameValue(pair) if matches!(&pair.value, Expr::Path(path) if path.path.is_ident("fleet")) =>
+                {
+                    self.single_flight = true;
+                    self.fleet = true;
+                }
+                _ => {
+                    self.single_flight = flag(meta).map_err(|error| {
+                        syn::Error::new(
+                            error.span(),
+                            "expected `single_flight`, `single_flight = true|false` or \
+                             `single_flight = fleet`",
+                        )
+                    })?;
+                }
+            },
             "cache_none" => {
                 let span = meta.span();
                 self.cache_none = Some((flag(meta)?, span));

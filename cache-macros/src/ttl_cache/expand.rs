@@ -191,6 +191,7 @@ fn site_spec(
     let version = args.version;
     let typed = args.typed;
     let single_flight = args.single_flight;
+    let fleet = args.fleet;
     let cache_none = args.cache_none.is_none_or(|(value, _)| value);
     let fail_closed = args.fail_closed.is_some();
     quote! {
@@ -200,6 +201,7 @@ fn site_spec(
             version: #version,
             typed: #typed,
             single_flight: #single_flight,
+            fleet: #fleet,
             cache_none: #cache_none,
             fail_closed: #fail_closed,
             ttl: || #ttl,
