@@ -1116,7 +1116,7 @@ impl StorageBackend for RedisBackend {
             let mut cmd = Cmd::new();
             cmd.arg("PUBLISH")
                 .arg(invalidation_channel(&self.inner.prefix))
-                .arg(namespace);
+                .arg(tier.message(namespace));
             self.query_sync::<i64>("clear", cmd)?;
         }
         if let Some(state) = &self.inner.counters {

@@ -33,11 +33,21 @@ pub(crate) struct Tier {
     /// Whether the subscriber is listening: without it, nothing is kept (a
     /// clear elsewhere could not reach this process).
     subscribed: AtomicBool,
+    /// Random id of this tier, at the head of every message it publishes.
+    origin: u64,
 }
 
 impl Tier {
     pub(crate) fn new(max_entries: usize, ttl: Duration) -> Self {
+        // Tells this tier's own messages apart (it has already applied them).
+        let origin = getrandom::u64().unwrap_or_else(|_| {
+            u64::from(std::process::id()) << 32
+                ^ std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| u64::from(d.subsec_nanos()))
+        });
         Self {
+            origin,
             copies: Cache::builder()
                 .max_entries(max_entries.max(1))
                 .ttl(ttl)
@@ -92,6 +102,22 @@ impl Tier {
         }
     }
 
+    /// The message that tells every other tier to drop `namespace`:
+    /// `<origin, 16 hex digits>:<namespace>`.
+    pub(crate) fn message(&self, namespace: &str) -> String {
+        format!("{:016x}:{namespace}", self.origin)
+    }
+
+    /// Applies a message from the channel, unless it is this tier's own.
+    fn receive(&self, message: &str) {
+        match message.split_once(':') {
+            Some((origin, _)) if u64::from_str_radix(origin, 16) == Ok(self.origin) => {}
+            Some((_, namespace)) => self.invalidate(namespace),
+            // Not ours to read: drop everything rather than keep a stale copy.
+            None => self.invalidate_all(),
+        }
+    }
+
     pub(crate) fn invalidate_all(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
         self.copies.clear();
@@ -142,11 +168,10 @@ fn listen(tier: &Arc<Tier>, channel: &str, connect: &Subscribe) -> redis::RedisR
     tier.invalidate_all();
     let result = loop {
         match pubsub.get_message() {
-            Ok(message) => {
-                if let Ok(namespace) = message.get_payload::<String>() {
-                    tier.invalidate(&namespace);
-                }
-            }
+            Ok(message) => match message.get_payload::<String>() {
+                Ok(text) => tier.receive(&text),
+                Err(_) => tier.invalidate_all(),
+            },
             Err(error) if error.is_timeout() => {
                 if Arc::strong_count(tier) <= 1 {
                     break Ok(());
@@ -159,4 +184,54 @@ fn listen(tier: &Arc<Tier>, channel: &str, connect: &Subscribe) -> redis::RedisR
     // Unsubscribed, a clear elsewhere cannot reach these copies.
     tier.invalidate_all();
     result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tier_with(namespace: &str) -> Tier {
+        let tier = Tier::new(10, Duration::from_secs(60));
+        tier.subscribed.store(true, Ordering::Release);
+        tier.put(tier.generation(), namespace, Digest([1; 32]), b"v", None);
+        tier
+    }
+
+    #[test]
+    fn own_messages_are_skipped_others_applied_garbage_drops_all() {
+        let tier = tier_with("ns");
+        tier.receive(&tier.message("ns"));
+        assert!(tier.get(&Digest([1; 32])).is_some(), "its own message");
+        tier.receive("0123456789abcdef:other");
+        assert!(tier.get(&Digest([1; 32])).is_some(), "another namespace");
+        tier.receive("0123456789abcdef:ns");
+        assert!(tier.get(&Digest([1; 32])).is_none(), "another tier's clear");
+
+        let tier = tier_with("ns");
+        tier.receive("no separator");
+        assert!(tier.get(&Digest([1; 32])).is_none(), "unreadable: drop all");
+    }
+
+    #[test]
+    fn nothing_is_kept_unsubscribed_or_after_an_invalidation() {
+        let tier = Tier::new(10, Duration::from_secs(60));
+        tier.put(tier.generation(), "ns", Digest([2; 32]), b"v", None);
+        assert!(tier.get(&Digest([2; 32])).is_none(), "not subscribed");
+        tier.subscribed.store(true, Ordering::Release);
+        let before = tier.generation();
+        tier.invalidate("other");
+        tier.put(before, "ns", Digest([2; 32]), b"v", None);
+        assert!(
+            tier.get(&Digest([2; 32])).is_none(),
+            "read before an invalidation"
+        );
+        tier.put(
+            tier.generation(),
+            "ns",
+            Digest([2; 32]),
+            b"v",
+            Some(Duration::ZERO),
+        );
+        assert!(tier.get(&Digest([2; 32])).is_none(), "zero TTL");
+    }
 }

@@ -166,10 +166,18 @@ fn clear_in_one_process_invalidates_another(topology: Topology) {
     assert_eq!(probe.get(7), (0, 1, 1));
     // Once subscribed (both processes), the child's next write stays local.
     assert!(wait_until(|| subscribers(&redis) == 1));
-    // Refill after the subscription: a computation, then local hits.
-    let _ = TIERED.clone();
+    // Refill after the subscription: once the clear has reached the child
+    // (asynchronously), a computation, then local hits.
+    let (_, _, first) = probe.get(7);
     tiered::cache_clear();
-    let (_, _, computed) = probe.get(7);
+    let mut computed = first;
+    assert!(
+        wait_until(|| {
+            computed = probe.get(7).2;
+            computed > first
+        }),
+        "the first clear never reached the child"
+    );
     let before = gets_served(&redis);
     let (hits, _, computations) = probe.get(7);
     assert_eq!(computations, computed, "the child computed again");
