@@ -139,6 +139,12 @@ async fn ours_hit_mt(k: u64) -> Item {
     body(k)
 }
 
+/// R4's reference: the same function in memory (no Redis at all).
+#[ttl_cache(ttl = 3600)]
+fn ours_memory_hit(k: u64) -> Item {
+    body(k)
+}
+
 #[ttl_cache(ttl = 3600, backend = TIERED.clone())]
 fn ours_tier_hit(k: u64) -> Item {
     body(k)
@@ -386,6 +392,7 @@ impl World {
         }
         for k in 0..KEYS {
             ours_tier_hit(k);
+            ours_memory_hit(k);
         }
         self.ct.block_on(async {
             let mut csc = self.csc_ct.clone();
@@ -511,11 +518,12 @@ fn r1(w: &World, rounds: usize, ops: usize) -> String {
     out
 }
 
-const R4: [&str; 4] = [
+const R4: [&str; 5] = [
     "redis-rs client-side cache hit + decode (ct)",
     "ours local tier, async fn (ct)",
     "ours local tier, sync fn",
     "ours Redis hit, no tier, async fn (ct)",
+    "ours in memory (no Redis), sync fn",
 ];
 
 fn r4(w: &World, rounds: usize, ops: usize) -> String {
@@ -551,6 +559,7 @@ fn r4(w: &World, rounds: usize, ops: usize) -> String {
             R4[3],
             seq(ct, |k| async move { fold(&ours_hit_ct(k).await) }),
         ),
+        Candidate::per_key(R4[4], |k| fold(&ours_memory_hit(k))),
     ];
     let m = measure(&plan, &c);
     let stats = w.csc_ct.get_cache_statistics();
@@ -563,7 +572,7 @@ fn r4(w: &World, rounds: usize, ops: usize) -> String {
         "#### current-thread tokio runtime (the sync row: no runtime)",
         &m,
         &R4,
-        &[R4[0]],
+        &[R4[0], R4[4]],
         Unit::NsPerOp,
         &[
             Target::at_most(&m, R4[1], R4[0], 0.1),

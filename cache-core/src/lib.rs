@@ -30,7 +30,7 @@ pub use default_map::{AsyncDefaultMap, DefaultMap};
 pub use hash::{Digest, HashSink, MemKey, PersistentHash, persistent_digest};
 pub use memoize::{
     Backend, BackendError, BoxFuture, CacheParameters, CachedFn, DEFAULT_TTL, IntoBackend, IntoTtl,
-    Lookup, MemoryBackend, StorageBackend, StorageKey,
+    LocalTier, Lookup, MemoryBackend, StorageBackend, StorageKey,
 };
 pub use scc::Equivalent;
 pub use stats::CacheInfo;

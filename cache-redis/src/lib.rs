@@ -1132,6 +1132,14 @@ impl StorageBackend for RedisBackend {
         self.inner.mac_key.clone()
     }
 
+    fn local_tier(&self) -> Option<cache_core::LocalTier> {
+        self.inner.tier.as_ref().and_then(|tier| tier.local())
+    }
+
+    fn has_local_tier(&self) -> bool {
+        self.inner.tier.is_some()
+    }
+
     fn try_lease(&self, key: &StorageKey<'_>) -> Result<Option<u64>, BackendError> {
         let (token, cmd) = self.lease_cmd(key)?;
         let taken: Option<String> = self.query_sync("lease", cmd)?;

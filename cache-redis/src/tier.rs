@@ -35,6 +35,7 @@ pub(crate) struct Tier {
     subscribed: AtomicBool,
     /// Random id of this tier, at the head of every message it publishes.
     origin: u64,
+    max_entries: usize,
 }
 
 impl Tier {
@@ -48,6 +49,7 @@ impl Tier {
         });
         Self {
             origin,
+            max_entries: max_entries.max(1),
             copies: Cache::builder()
                 .max_entries(max_entries.max(1))
                 .ttl(ttl)
@@ -56,6 +58,18 @@ impl Tier {
             generation: AtomicU64::new(0),
             subscribed: AtomicBool::new(false),
         }
+    }
+
+    /// What cached functions need to keep decoded copies in front of this
+    /// backend: `None` while not subscribed (nothing may be kept then).
+    pub(crate) fn local(&self) -> Option<cache_core::LocalTier> {
+        self.subscribed
+            .load(Ordering::Acquire)
+            .then(|| cache_core::LocalTier {
+                generation: self.generation(),
+                ttl: self.ttl,
+                max_entries: self.max_entries,
+            })
     }
 
     /// The invalidation count, to pass to [`put`](Self::put) for a value read

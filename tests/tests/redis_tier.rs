@@ -222,3 +222,50 @@ fn cluster_local_hits_skip_redis() {
 fn cluster_clear_in_one_process_invalidates_another() {
     clear_in_one_process_invalidates_another(Topology::Cluster);
 }
+
+static PLAIN: LazyLock<RedisBackend> = LazyLock::new(|| {
+    RedisBackend::builder(URLS.get().expect("URLs first")[0].clone())
+        .prefix("t")
+        .build()
+        .expect("valid URL")
+});
+
+static SHARED_RUNS: AtomicU64 = AtomicU64::new(0);
+
+#[ttl_cache(identifier = "tier-share", ttl = 600, backend = PLAIN.clone())]
+fn shared_plain(s: &str) -> usize {
+    SHARED_RUNS.fetch_add(1, Ordering::SeqCst);
+    s.len()
+}
+
+#[ttl_cache(identifier = "tier-share", ttl = 600, backend = TIERED.clone())]
+fn shared_tiered(s: &str) -> usize {
+    SHARED_RUNS.fetch_add(1, Ordering::SeqCst);
+    s.len()
+}
+
+/// A function behind a local tier keys Redis exactly as one without: for a
+/// short key (digest derived from the in-memory key on a local miss) and a
+/// long one (digest computed alongside), what one stored the other reads.
+#[test]
+fn single_tiered_and_plain_functions_share_redis_keys() {
+    let Some(redis) = start(Topology::Single) else {
+        return;
+    };
+    let _ = TIERED.clone();
+    wait_for_subscription(&redis);
+    let long = "a key far longer than thirty-one bytes, so it spills";
+    for key in ["short", long] {
+        let before = SHARED_RUNS.load(Ordering::SeqCst);
+        assert_eq!(shared_plain(key), key.len());
+        assert_eq!(shared_tiered(key), key.len());
+        assert_eq!(shared_tiered(key), key.len());
+        assert_eq!(
+            SHARED_RUNS.load(Ordering::SeqCst) - before,
+            1,
+            "{key:?}: the tiered function did not find the plain one's value"
+        );
+    }
+    let info = shared_tiered::cache_info();
+    assert_eq!((info.hits, info.misses), (4, 0), "{info:?}");
+}

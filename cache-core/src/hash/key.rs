@@ -7,6 +7,9 @@ use super::{HashSink, PersistentHash};
 
 /// Longest encoding kept inline; longer ones are replaced by their blake3 digest.
 const INLINE_CAP: usize = 31;
+
+/// The longest encoding a [`MemKey`] keeps inline.
+pub(crate) const INLINE_KEY_CAP: usize = INLINE_CAP;
 /// Marks a key that holds a digest instead of the encoding.
 const DIGEST_MARK: u8 = u8::MAX;
 /// Digest bytes kept: 248 bits of blake3, far beyond any collision concern for
@@ -144,6 +147,16 @@ impl HashSink for MemKeyBuilder {
 
 impl MemKeyBuilder {
     #[cold]
+    /// The bytes written so far, while they still fit inline (`None` once the
+    /// builder has spilled into blake3).
+    #[inline]
+    pub(crate) fn inline_bytes(&self) -> Option<&[u8]> {
+        match self.hasher {
+            None => self.bytes.get(..self.len),
+            Some(_) => None,
+        }
+    }
+
     fn spill(&mut self, bytes: &[u8]) {
         let mut hasher = Box::new(blake3::Hasher::new_derive_key(super::KEY_CONTEXT));
         hasher.update(&self.bytes[..self.len]);

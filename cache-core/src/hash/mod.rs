@@ -43,6 +43,7 @@ mod impls;
 mod key;
 
 pub use digest::{Digest, KEY_CONTEXT, persistent_digest};
+pub(crate) use key::INLINE_KEY_CAP;
 pub use key::{MemKey, MemKeyBuilder};
 
 /// A destination for a [`PersistentHash`] encoding.

@@ -71,6 +71,20 @@ pub struct StorageKey<'a> {
     pub digest: Digest,
 }
 
+/// A backend's local tier, as [`StorageBackend::local_tier`] reports it: the
+/// cached function then keeps decoded values in memory in front of the store
+/// (typed, keyed like the memory backend), valid while the generation stays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LocalTier {
+    /// Bumped by every invalidation the backend hears of (a `cache_clear`
+    /// anywhere): copies kept under another generation are stale.
+    pub generation: u64,
+    /// How long a copy may be kept.
+    pub ttl: Duration,
+    /// How many copies a cached function may keep.
+    pub max_entries: usize,
+}
+
 /// The outcome of one lookup, as [`StorageBackend::record`] is told it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -123,6 +137,19 @@ pub trait StorageBackend: Send + Sync + 'static {
     ///
     /// A [`BackendError`] when the store cannot be read.
     fn len(&self, namespace: &str) -> Result<u64, BackendError>;
+
+    /// The backend's local tier, when it has one and can keep copies right now
+    /// (for Redis: while its invalidation subscription is in place). Called on
+    /// every call: it must be cheap. The default: none.
+    fn local_tier(&self) -> Option<LocalTier> {
+        None
+    }
+
+    /// Whether this backend is configured with a local tier at all (whether
+    /// or not it can keep copies right now). Keys are then built for it.
+    fn has_local_tier(&self) -> bool {
+        false
+    }
 
     /// Told the outcome of every lookup of `namespace` by this process, after
     /// the value was decoded (a decode error is a miss), for backends that keep

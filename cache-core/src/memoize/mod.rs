@@ -20,8 +20,8 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 pub use backend::{
-    Backend, BackendError, BoxFuture, IntoBackend, Lookup, MemoryBackend, StorageBackend,
-    StorageKey,
+    Backend, BackendError, BoxFuture, IntoBackend, LocalTier, Lookup, MemoryBackend,
+    StorageBackend, StorageKey,
 };
 pub use ttl::IntoTtl;
 
@@ -286,6 +286,14 @@ impl CachedFn {
     pub fn any_key(&self) -> ArgSink<AnyKeyBuilder> {
         let sink = match &self.state().place {
             Place::Memory { .. } => AnyKeyBuilder::Memory(MemKeyBuilder::new()),
+            Place::Storage(stored) if stored.has_local_tier() => {
+                AnyKeyBuilder::Tiered(TieredKeyBuilder {
+                    mem: MemKeyBuilder::new(),
+                    digest: None,
+                    identity: self.spec.identity,
+                    version: self.spec.version,
+                })
+            }
             Place::Storage(_) => AnyKeyBuilder::Digest(Box::new(storage::digest_builder(
                 self.spec.identity,
                 self.spec.version,
@@ -558,7 +566,44 @@ impl ArgSink<AnyKeyBuilder> {
             AnyKeyBuilder::Digest(hasher) => {
                 AnyKey::Digest(crate::Digest(*hasher.finalize().as_bytes()))
             }
+            AnyKeyBuilder::Tiered(builder) => {
+                let digest = builder
+                    .digest
+                    .map(|hasher| crate::Digest(*hasher.finalize().as_bytes()));
+                AnyKey::Tiered(builder.mem.finish(), digest)
+            }
         }
+    }
+}
+
+/// The key of a storage backend with a local tier: the in-memory key, and the
+/// storage digest only when it had to be computed alongside (an encoding too
+/// long to keep inline); otherwise the digest is derived on a local miss.
+#[doc(hidden)]
+pub struct TieredKeyBuilder {
+    mem: MemKeyBuilder,
+    digest: Option<Box<blake3::Hasher>>,
+    identity: &'static str,
+    version: u32,
+}
+
+impl HashSink for TieredKeyBuilder {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        if self.digest.is_none() {
+            match self.mem.inline_bytes() {
+                Some(inline) if inline.len() + bytes.len() > crate::hash::INLINE_KEY_CAP => {
+                    let mut hasher = storage::digest_builder(self.identity, self.version);
+                    hasher.update(inline);
+                    self.digest = Some(Box::new(hasher));
+                }
+                _ => {}
+            }
+        }
+        if let Some(hasher) = &mut self.digest {
+            hasher.update(bytes);
+        }
+        self.mem.write(bytes);
     }
 }
 
@@ -567,6 +612,7 @@ impl ArgSink<AnyKeyBuilder> {
 pub enum AnyKeyBuilder {
     Memory(MemKeyBuilder),
     Digest(Box<blake3::Hasher>),
+    Tiered(TieredKeyBuilder),
 }
 
 impl HashSink for AnyKeyBuilder {
@@ -574,6 +620,7 @@ impl HashSink for AnyKeyBuilder {
         match self {
             Self::Memory(builder) => builder.write(bytes),
             Self::Digest(hasher) => HashSink::write(&mut **hasher, bytes),
+            Self::Tiered(builder) => builder.write(bytes),
         }
     }
 }
@@ -583,4 +630,6 @@ impl HashSink for AnyKeyBuilder {
 pub enum AnyKey {
     Memory(MemKey),
     Digest(crate::Digest),
+    /// The in-memory key, and the storage digest when it was computed.
+    Tiered(MemKey, Option<crate::Digest>),
 }

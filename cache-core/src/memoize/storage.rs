@@ -9,12 +9,32 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::backend::Namespace;
+use super::backend::TypedStore;
 use super::{AnyKey, CachedFn, Outcome, Place, SiteSpec, StorageBackend, StorageKey, memo_in};
-use super::{BackendError, Lookup, memo_in_async};
+use super::{BackendError, LocalTier, Lookup, memo_in_async};
 use crate::codec::{Codec, MacKey, Serializer};
 use crate::engine::{Config, Store};
 use crate::hash::{Digest, KEY_CONTEXT, MemKey, PersistentHash};
 use crate::stats::{CacheInfo, Counter, Stats};
+use std::any::TypeId;
+use std::sync::OnceLock;
+
+/// A local store, borrowed (the first) or shared.
+enum LocalRef<'a, V> {
+    First(&'a Store<MemKey, (u64, V)>),
+    Other(Arc<Store<MemKey, (u64, V)>>),
+}
+
+impl<V> std::ops::Deref for LocalRef<'_, V> {
+    type Target = Store<MemKey, (u64, V)>;
+
+    fn deref(&self) -> &Self::Target {
+        match self {
+            Self::First(store) => store,
+            Self::Other(store) => store,
+        }
+    }
+}
 
 /// What fleet-wide single-flight found: a value another process stored, or
 /// the go-ahead to compute (with the lease to give back, if one was taken).
@@ -33,6 +53,21 @@ pub(super) struct Stored {
     /// In-process single-flight: one `Store<Digest, V>` per value type with a
     /// zero TTL, which stores nothing and so holds only flights in progress.
     flights: Namespace,
+    /// Decoded copies in front of the backend when it has a local tier: one
+    /// `Store<MemKey, (generation, V)>` per value type.
+    local: Namespace,
+    /// The first (usually only) of them, borrowed on hits.
+    local_first: OnceLock<TypedStore>,
+    /// Whether the backend has a local tier (keys are built for it).
+    tiered: bool,
+}
+
+/// The storage digest of a key whose encoding stayed inline: the same bytes
+/// the digest builder would have been given.
+fn derived_digest(identity: &str, version: u32, encoding: &[u8]) -> Digest {
+    let mut hasher = digest_builder(identity, version);
+    hasher.update(encoding);
+    Digest(*hasher.finalize().as_bytes())
 }
 
 /// The blake3 hasher every persistent key of `identity`/`version` starts from.
@@ -65,10 +100,63 @@ fn schema_id<V>() -> u64 {
 
 impl Stored {
     pub(super) fn new(backend: Arc<dyn StorageBackend>) -> Self {
+        let tiered = backend.has_local_tier();
         Self {
             backend,
             stats: Stats::new(),
             flights: Namespace::new((Some(Duration::ZERO), FLIGHT_SLOTS)),
+            tiered,
+            local: Namespace::new((None, 0)),
+            local_first: OnceLock::new(),
+        }
+    }
+
+    /// Whether keys should be built for the local tier (in-memory key first).
+    pub(super) fn has_local_tier(&self) -> bool {
+        self.tiered
+    }
+
+    /// The local copies of values of type `V`, made on first use.
+    fn local_store<V: Clone + Send + Sync + 'static>(
+        &self,
+        tier: LocalTier,
+    ) -> Option<LocalRef<'_, V>> {
+        let make = || {
+            self.local.store(|| {
+                Store::<MemKey, (u64, V)>::new(Config {
+                    ttl: Some(tier.ttl),
+                    max_entries: tier.max_entries.max(1),
+                    clock: crate::clock::Clock::System,
+                })
+            })
+        };
+        let first = self.local_first.get_or_init(make);
+        if first.type_id == TypeId::of::<Store<MemKey, (u64, V)>>() {
+            return first
+                .any
+                .downcast_ref::<Store<MemKey, (u64, V)>>()
+                .map(LocalRef::First);
+        }
+        make()
+            .any
+            .downcast::<Store<MemKey, (u64, V)>>()
+            .ok()
+            .map(LocalRef::Other)
+    }
+
+    /// A local copy of `key` kept under `tier`'s generation.
+    fn local_get<V: Clone + Send + Sync + 'static>(
+        &self,
+        key: &MemKey,
+        tier: LocalTier,
+    ) -> Option<V> {
+        let (generation, value) = self.local_store::<V>(tier)?.get(key)?;
+        (generation == tier.generation).then_some(value)
+    }
+
+    fn local_put<V: Clone + Send + Sync + 'static>(&self, key: MemKey, tier: LocalTier, value: V) {
+        if let Some(store) = self.local_store::<V>(tier) {
+            store.insert(key, (tier.generation, value), Some(tier.ttl));
         }
     }
 
@@ -353,32 +441,68 @@ impl CachedFn {
                     None => body(),
                 }
             }
-            (AnyKey::Digest(digest), Place::Storage(stored)) => {
-                let key = self.storage_key(digest);
-                let lookup = || stored.lookup::<M, S, R>(&key, state.ttl, self.spec.fleet, body);
-                let flights = single_flight
-                    .then(|| stored.flight_store::<M::Stored>())
-                    .flatten();
-                let result = match flights {
-                    Some(flights) => {
-                        let mut led = false;
-                        let result = flights.try_get_with(digest, || {
-                            led = true;
-                            lookup()
-                        });
-                        if !led {
-                            // Waited for another caller's computation.
-                            stored.stats.bump(Counter::Misses);
-                            stored.backend.record(key.namespace, Lookup::Miss);
-                        }
-                        result
-                    }
-                    None => lookup(),
-                };
+            (AnyKey::Digest(digest), Place::Storage(stored)) => self
+                .through_storage::<M, S, R>(stored, state.ttl, digest, body)
+                .map_or_else(|unstored| unstored, M::join),
+            (AnyKey::Tiered(mem, digest), Place::Storage(stored)) => {
+                let tier = stored.backend.local_tier();
+                if let Some(tier) = tier
+                    && let Some(value) = stored.local_get::<M::Stored>(&mem, tier)
+                {
+                    stored.stats.bump(Counter::Hits);
+                    stored.backend.record(self.spec.identity, Lookup::Hit);
+                    return M::join(value);
+                }
+                let digest = digest.unwrap_or_else(|| {
+                    derived_digest(self.spec.identity, self.spec.version, mem.as_bytes())
+                });
+                let result = self.through_storage::<M, S, R>(stored, state.ttl, digest, body);
+                if let (Some(tier), Ok(value)) = (tier, &result) {
+                    stored.local_put(mem, tier, value.clone());
+                }
                 result.map_or_else(|unstored| unstored, M::join)
             }
             // A key is built from the same state it is used with.
             _ => body(),
+        }
+    }
+
+    /// A sync call through the storage backend, with in-process single-flight.
+    /// `Err` carries a result that is not stored.
+    fn through_storage<M, S, R>(
+        &self,
+        stored: &Stored,
+        ttl: Option<Duration>,
+        digest: Digest,
+        body: impl FnOnce() -> R,
+    ) -> Result<M::Stored, R>
+    where
+        M: Outcome<R>,
+        M::Stored: Serialize + DeserializeOwned,
+        S: Serializer + Default,
+    {
+        let key = self.storage_key(digest);
+        let lookup = || stored.lookup::<M, S, R>(&key, ttl, self.spec.fleet, body);
+        let flights = self
+            .spec
+            .single_flight
+            .then(|| stored.flight_store::<M::Stored>())
+            .flatten();
+        match flights {
+            Some(flights) => {
+                let mut led = false;
+                let result = flights.try_get_with(digest, || {
+                    led = true;
+                    lookup()
+                });
+                if !led {
+                    // Waited for another caller's computation.
+                    stored.stats.bump(Counter::Misses);
+                    stored.backend.record(key.namespace, Lookup::Miss);
+                }
+                result
+            }
+            None => lookup(),
         }
     }
 
@@ -400,33 +524,71 @@ impl CachedFn {
                     None => body.await,
                 }
             }
-            (AnyKey::Digest(digest), Place::Storage(stored)) => {
-                let key = self.storage_key(digest);
-                let lookup =
-                    stored.lookup_async::<M, S, R, F>(&key, state.ttl, self.spec.fleet, body);
-                let flights = single_flight
-                    .then(|| stored.flight_store::<M::Stored>())
-                    .flatten();
-                let result = match flights {
-                    Some(flights) => {
-                        let led = std::sync::atomic::AtomicBool::new(false);
-                        let result = flights
-                            .try_get_with_async(digest, async {
-                                led.store(true, std::sync::atomic::Ordering::Relaxed);
-                                lookup.await
-                            })
-                            .await;
-                        if !led.load(std::sync::atomic::Ordering::Relaxed) {
-                            stored.stats.bump(Counter::Misses);
-                            stored.backend.record(key.namespace, Lookup::Miss);
-                        }
-                        result
-                    }
-                    None => lookup.await,
-                };
+            (AnyKey::Digest(digest), Place::Storage(stored)) => self
+                .through_storage_async::<M, S, R, F>(stored, state.ttl, digest, body)
+                .await
+                .map_or_else(|unstored| unstored, M::join),
+            (AnyKey::Tiered(mem, digest), Place::Storage(stored)) => {
+                let tier = stored.backend.local_tier();
+                if let Some(tier) = tier
+                    && let Some(value) = stored.local_get::<M::Stored>(&mem, tier)
+                {
+                    stored.stats.bump(Counter::Hits);
+                    stored.backend.record(self.spec.identity, Lookup::Hit);
+                    return M::join(value);
+                }
+                let digest = digest.unwrap_or_else(|| {
+                    derived_digest(self.spec.identity, self.spec.version, mem.as_bytes())
+                });
+                let result = self
+                    .through_storage_async::<M, S, R, F>(stored, state.ttl, digest, body)
+                    .await;
+                if let (Some(tier), Ok(value)) = (tier, &result) {
+                    stored.local_put(mem, tier, value.clone());
+                }
                 result.map_or_else(|unstored| unstored, M::join)
             }
             _ => body.await,
+        }
+    }
+
+    /// The async form of [`through_storage`](Self::through_storage).
+    async fn through_storage_async<M, S, R, F>(
+        &self,
+        stored: &Stored,
+        ttl: Option<Duration>,
+        digest: Digest,
+        body: F,
+    ) -> Result<M::Stored, R>
+    where
+        M: Outcome<R>,
+        M::Stored: Serialize + DeserializeOwned,
+        S: Serializer + Default,
+        F: Future<Output = R>,
+    {
+        let key = self.storage_key(digest);
+        let lookup = stored.lookup_async::<M, S, R, F>(&key, ttl, self.spec.fleet, body);
+        let flights = self
+            .spec
+            .single_flight
+            .then(|| stored.flight_store::<M::Stored>())
+            .flatten();
+        match flights {
+            Some(flights) => {
+                let led = std::sync::atomic::AtomicBool::new(false);
+                let result = flights
+                    .try_get_with_async(digest, async {
+                        led.store(true, std::sync::atomic::Ordering::Relaxed);
+                        lookup.await
+                    })
+                    .await;
+                if !led.load(std::sync::atomic::Ordering::Relaxed) {
+                    stored.stats.bump(Counter::Misses);
+                    stored.backend.record(key.namespace, Lookup::Miss);
+                }
+                result
+            }
+            None => lookup.await,
         }
     }
 }
