@@ -49,7 +49,10 @@ use cache_disk::{DiskBackend, DiskCache, Durability};
 use cache_tests::redis_server::TempDir;
 use cached::macros::concurrent_cached;
 use redb::{ReadableDatabase, TableDefinition};
-use serde::{Deserialize, Serialize};
+
+#[path = "common/item.rs"]
+mod item;
+use item::{Item, body, decode, encode, fold};
 
 /// Keys stored before the hit scenario.
 const KEYS: u64 = 1_000;
@@ -72,23 +75,6 @@ fn ours(name: &str, durability: Durability) -> DiskBackend {
 static DISK: LazyLock<DiskBackend> = LazyLock::new(|| ours("ours.cache", Durability::Immediate));
 static DISK_BUFFERED: LazyLock<DiskBackend> =
     LazyLock::new(|| ours("ours-buffered.cache", Durability::Buffered));
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Item {
-    id: u64,
-    name: String,
-}
-
-fn body(k: u64) -> Item {
-    Item {
-        id: k,
-        name: format!("item-{k:06}"),
-    }
-}
-
-fn fold(item: &Item) -> u64 {
-    item.id ^ item.name.len() as u64
-}
 
 // ---- ours -------------------------------------------------------------------
 
@@ -151,14 +137,6 @@ const RAW: TableDefinition<'static, u64, &'static [u8]> = TableDefinition::new("
 
 static RAW_DB: LazyLock<redb::Database> =
     LazyLock::new(|| redb::Database::create(dir().join("raw.redb")).expect("raw redb file"));
-
-fn encode(item: &Item) -> Vec<u8> {
-    rmp_serde::to_vec_named(item).expect("encode")
-}
-
-fn decode(bytes: &[u8]) -> Item {
-    rmp_serde::from_slice(bytes).expect("decode")
-}
 
 fn raw_get(k: u64) -> Option<Item> {
     let txn = RAW_DB.begin_read().expect("read transaction");

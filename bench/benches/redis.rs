@@ -66,8 +66,11 @@ use cache_tests::redis_server::RedisServer;
 use cached::macros::concurrent_cached;
 use redis::aio::MultiplexedConnection;
 use redis::{AsyncCommands, Commands};
-use serde::{Deserialize, Serialize};
 use tokio::runtime::Runtime;
+
+#[path = "common/item.rs"]
+mod item;
+use item::{Item, body, decode, encode, fold};
 
 /// Keys stored before the hit scenarios.
 const KEYS: u64 = 1_000;
@@ -104,23 +107,6 @@ static TIERED: LazyLock<RedisBackend> = LazyLock::new(|| {
         .build()
         .expect("valid URL")
 });
-
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-struct Item {
-    id: u64,
-    name: String,
-}
-
-fn body(k: u64) -> Item {
-    Item {
-        id: k,
-        name: format!("item-{k:06}"),
-    }
-}
-
-fn fold(item: &Item) -> u64 {
-    item.id ^ item.name.len() as u64
-}
 
 // ---- ours -------------------------------------------------------------------
 
@@ -233,14 +219,6 @@ async fn cached_miss_ct(k: u64) -> Result<Item, String> {
 
 fn raw_key(k: u64) -> String {
     format!("bench:raw:item:{k}")
-}
-
-fn encode(item: &Item) -> Vec<u8> {
-    rmp_serde::to_vec_named(item).expect("encode")
-}
-
-fn decode(bytes: &[u8]) -> Item {
-    rmp_serde::from_slice(bytes).expect("decode")
 }
 
 fn raw_get(conn: &mut redis::Connection, k: u64) -> Item {

@@ -81,15 +81,6 @@ fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
-/// The envelope's schema id for values of type `V` (as `#[ttl_cache]` makes
-/// it): a value stored with another type is a decode error, not a misread.
-fn schema_id<V>() -> u64 {
-    let digest = blake3::hash(std::any::type_name::<V>().as_bytes());
-    let mut id = [0; 8];
-    id.copy_from_slice(&digest.as_bytes()[..8]);
-    u64::from_le_bytes(id)
-}
-
 impl<K, V> DiskCache<K, V>
 where
     K: PersistentHash + ?Sized,
@@ -105,8 +96,8 @@ where
             namespace,
             version: 0,
             ttl: None,
-            schema_id: schema_id::<V>(),
-            codec: Codec::new(MessagePack, schema_id::<V>()),
+            schema_id: cache_core::codec::schema_id_of::<V>(),
+            codec: Codec::new(MessagePack, cache_core::codec::schema_id_of::<V>()),
             counts: Counts::default(),
             _types: PhantomData,
         }

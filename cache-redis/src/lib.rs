@@ -191,11 +191,13 @@ impl RedisBackendBuilder {
         self
     }
 
-    /// Keeps a local copy of up to `max_entries` values read or written by
-    /// this process, each for at most `ttl` (and never past its own TTL), and
-    /// serves hits from it without a round trip (a two-tier cache: memory,
-    /// then Redis). `cache_clear` in any process drops the copies of that
-    /// cache in every process promptly: it is published on
+    /// Lets each `#[ttl_cache]` function on this backend keep decoded copies
+    /// of up to `max_entries` values it read or wrote, each for at most `ttl`
+    /// (and never longer than the function's own TTL), and serve hits from
+    /// them without a round trip (a two-tier cache: memory, then Redis).
+    /// `cache_clear` in any process makes the copies stale in every process
+    /// promptly (all copies of this backend: the invalidation is not per
+    /// cache): it is published on
     /// `<prefix>:invalidate`, which each process with a local tier follows on
     /// one subscriber connection. While that subscription is not in place
     /// (Redis down, reconnecting) nothing is kept locally. A value another
@@ -1078,18 +1080,7 @@ impl StorageBackend for RedisBackend {
     }
 
     fn get(&self, key: &StorageKey<'_>) -> Result<Option<Vec<u8>>, BackendError> {
-        let Some(tier) = &self.inner.tier else {
-            return self.query_sync("get", get_cmd(self.key(key)));
-        };
-        if let Some(bytes) = tier.get(&key.digest) {
-            return Ok(Some(bytes));
-        }
-        let generation = tier.generation();
-        let read: Option<Vec<u8>> = self.query_sync("get", get_cmd(self.key(key)))?;
-        if let Some(bytes) = &read {
-            tier.put(generation, key.namespace, key.digest, bytes, None);
-        }
-        Ok(read)
+        self.query_sync("get", get_cmd(self.key(key)))
     }
 
     fn set(
@@ -1101,18 +1092,13 @@ impl StorageBackend for RedisBackend {
         let Some(cmd) = set_cmd(self.key(key), value, ttl) else {
             return Ok(());
         };
-        let generation = self.inner.tier.as_ref().map(|tier| tier.generation());
-        self.query_sync::<()>("set", cmd)?;
-        if let (Some(tier), Some(generation)) = (&self.inner.tier, generation) {
-            tier.put(generation, key.namespace, key.digest, value, ttl);
-        }
-        Ok(())
+        self.query_sync("set", cmd)
     }
 
     fn clear(&self, namespace: &str) -> Result<(), BackendError> {
         self.scan_sync("clear", namespace, true)?;
         if let Some(tier) = &self.inner.tier {
-            tier.invalidate(namespace);
+            tier.invalidate();
             let mut cmd = Cmd::new();
             cmd.arg("PUBLISH")
                 .arg(invalidation_channel(&self.inner.prefix))
@@ -1208,20 +1194,7 @@ impl StorageBackend for RedisBackend {
         key: &'a StorageKey<'a>,
     ) -> BoxFuture<'a, Result<Option<Vec<u8>>, BackendError>> {
         let cmd = get_cmd(self.key(key));
-        Box::pin(async move {
-            let Some(tier) = &self.inner.tier else {
-                return self.query_async("get", cmd).await;
-            };
-            if let Some(bytes) = tier.get(&key.digest) {
-                return Ok(Some(bytes));
-            }
-            let generation = tier.generation();
-            let read: Option<Vec<u8>> = self.query_async("get", cmd).await?;
-            if let Some(bytes) = &read {
-                tier.put(generation, key.namespace, key.digest, bytes, None);
-            }
-            Ok(read)
-        })
+        Box::pin(self.query_async("get", cmd))
     }
 
     fn set_async<'a>(
@@ -1232,15 +1205,10 @@ impl StorageBackend for RedisBackend {
     ) -> BoxFuture<'a, Result<(), BackendError>> {
         let cmd = set_cmd(self.key(key), value, ttl);
         Box::pin(async move {
-            let Some(cmd) = cmd else {
-                return Ok(());
-            };
-            let generation = self.inner.tier.as_ref().map(|tier| tier.generation());
-            self.query_async::<()>("set", cmd).await?;
-            if let (Some(tier), Some(generation)) = (&self.inner.tier, generation) {
-                tier.put(generation, key.namespace, key.digest, value, ttl);
+            match cmd {
+                Some(cmd) => self.query_async("set", cmd).await,
+                None => Ok(()),
             }
-            Ok(())
         })
     }
 }

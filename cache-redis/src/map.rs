@@ -180,15 +180,6 @@ impl<K, V> fmt::Debug for RedisMap<K, V> {
     }
 }
 
-/// The envelope's schema id for values of type `V` (as `cache-core` derives
-/// it for `#[ttl_cache]` values): a value written for another type is a miss.
-fn schema_id<V>() -> u64 {
-    let digest = blake3::hash(std::any::type_name::<V>().as_bytes());
-    let mut id = [0; 8];
-    id.copy_from_slice(&digest.as_bytes()[..8]);
-    u64::from_le_bytes(id)
-}
-
 /// One request to Redis: a command, or a pipeline whose commands share one
 /// slot on a cluster.
 enum Request {
@@ -276,7 +267,7 @@ where
             name: name.into(),
             backend: backend.clone(),
             ttl_ms: None,
-            codec: Codec::new(MessagePack, schema_id::<V>()),
+            codec: Codec::new(MessagePack, cache_core::codec::schema_id_of::<V>()),
             decode_errors: Arc::new(AtomicU64::new(0)),
             default: None,
             _types: PhantomData,

@@ -1,41 +1,31 @@
-//! The local tier: an in-process copy of recently read or written values in
-//! front of Redis, invalidated in every process when one clears a cache.
+//! The local tier's invalidation: cached functions keep decoded copies of
+//! values in front of Redis (in `cache-core`, tagged with this tier's
+//! generation), and this module tells them when those copies go stale.
 //!
-//! A `cache_clear` deletes the cache's keys in Redis, drops this process's
-//! local copies of that cache, and `PUBLISH`es the cache's identity on
-//! `<prefix>:invalidate`. Every process with a local tier on that prefix keeps
-//! one subscriber connection (a background thread) and drops its copies when
-//! the message arrives. When a subscriber (re)connects it drops all its copies,
-//! since it may have missed messages while it was away.
+//! A `cache_clear` deletes the cache's keys in Redis, bumps this process's
+//! generation, and `PUBLISH`es the cache's identity on `<prefix>:invalidate`.
+//! Every process with a local tier on that prefix keeps one subscriber
+//! connection (a background thread) and bumps its generation when the message
+//! arrives. Copies are kept only while the subscription is in place, and the
+//! generation is bumped whenever it (re)connects or drops, since messages may
+//! have been missed meanwhile.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
-use cache_core::{Cache, Digest};
-
-/// One local copy: the cache identity it belongs to, and the stored bytes.
-#[derive(Clone)]
-pub(crate) struct Copy {
-    namespace: Arc<str>,
-    bytes: Arc<[u8]>,
-}
-
-/// The local copies of one backend.
+/// The invalidation state of one backend's local tier.
 pub(crate) struct Tier {
-    /// By digest, which is unique across caches: it hashes the identity and
-    /// version along with the arguments.
-    copies: Cache<Digest, Copy>,
     ttl: Duration,
-    /// Bumped by every invalidation: a value read from Redis before one is
-    /// not kept after it.
+    max_entries: usize,
+    /// Bumped by every invalidation: copies kept under an older generation
+    /// (or read from Redis before the bump) are stale.
     generation: AtomicU64,
     /// Whether the subscriber is listening: without it, nothing is kept (a
     /// clear elsewhere could not reach this process).
     subscribed: AtomicBool,
     /// Random id of this tier, at the head of every message it publishes.
     origin: u64,
-    max_entries: usize,
 }
 
 impl Tier {
@@ -48,15 +38,11 @@ impl Tier {
                     .map_or(0, |d| u64::from(d.subsec_nanos()))
         });
         Self {
-            origin,
-            max_entries: max_entries.max(1),
-            copies: Cache::builder()
-                .max_entries(max_entries.max(1))
-                .ttl(ttl)
-                .build(),
             ttl,
+            max_entries: max_entries.max(1),
             generation: AtomicU64::new(0),
             subscribed: AtomicBool::new(false),
+            origin,
         }
     }
 
@@ -66,85 +52,40 @@ impl Tier {
         self.subscribed
             .load(Ordering::Acquire)
             .then(|| cache_core::LocalTier {
-                generation: self.generation(),
+                generation: self.generation.load(Ordering::Acquire),
                 ttl: self.ttl,
                 max_entries: self.max_entries,
             })
     }
 
-    /// The invalidation count, to pass to [`put`](Self::put) for a value read
-    /// now.
-    pub(crate) fn generation(&self) -> u64 {
-        self.generation.load(Ordering::Acquire)
-    }
-
-    pub(crate) fn get(&self, digest: &Digest) -> Option<Vec<u8>> {
-        self.copies.get(digest).map(|copy| copy.bytes.to_vec())
-    }
-
-    /// Keeps `bytes` for the local TTL, or `ttl` when that is shorter, unless
-    /// an invalidation happened since `generation` was read.
-    pub(crate) fn put(
-        &self,
-        generation: u64,
-        namespace: &str,
-        digest: Digest,
-        bytes: &[u8],
-        ttl: Option<Duration>,
-    ) {
-        let ttl = ttl.map_or(self.ttl, |ttl| ttl.min(self.ttl));
-        if ttl.is_zero()
-            || self.generation() != generation
-            || !self.subscribed.load(Ordering::Acquire)
-        {
-            return;
-        }
-        let copy = Copy {
-            namespace: Arc::from(namespace),
-            bytes: Arc::from(bytes),
-        };
-        self.copies.insert_with_ttl(digest, copy, ttl);
-    }
-
-    /// Drops every copy of `namespace`: O(local copies).
-    pub(crate) fn invalidate(&self, namespace: &str) {
+    /// Makes every copy kept so far stale.
+    pub(crate) fn invalidate(&self) {
         self.generation.fetch_add(1, Ordering::AcqRel);
-        for (digest, copy, _) in self.copies.iter() {
-            if &*copy.namespace == namespace {
-                self.copies.remove(&digest);
-            }
-        }
     }
 
-    /// The message that tells every other tier to drop `namespace`:
+    /// The message that tells every other tier that `namespace` was cleared:
     /// `<origin, 16 hex digits>:<namespace>`.
     pub(crate) fn message(&self, namespace: &str) -> String {
         format!("{:016x}:{namespace}", self.origin)
     }
 
     /// Applies a message from the channel, unless it is this tier's own.
+    /// Anything else, readable or not, makes the copies stale.
     fn receive(&self, message: &str) {
         match message.split_once(':') {
             Some((origin, _)) if u64::from_str_radix(origin, 16) == Ok(self.origin) => {}
-            Some((_, namespace)) => self.invalidate(namespace),
-            // Not ours to read: drop everything rather than keep a stale copy.
-            None => self.invalidate_all(),
+            _ => self.invalidate(),
         }
-    }
-
-    pub(crate) fn invalidate_all(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
-        self.copies.clear();
     }
 }
 
 /// Makes the subscriber's blocking connection.
 pub(crate) type Subscribe = Box<dyn Fn() -> redis::RedisResult<redis::Connection> + Send + Sync>;
 
-/// Starts the thread that listens on `channel` and drops the copies of each
-/// identity published there, until the backend (the last strong reference to
-/// `tier`) is dropped. It connects in the background; copies kept before its
-/// subscription is in place are dropped when it is, so none misses a clear.
+/// Starts the thread that listens on `channel` and makes the copies stale on
+/// each clear published there, until the backend (the last strong reference to
+/// `tier`) is dropped. It connects in the background; nothing is kept until
+/// its subscription is in place.
 pub(crate) fn start_subscriber(
     tier: &Arc<Tier>,
     channel: String,
@@ -179,12 +120,12 @@ fn listen(tier: &Arc<Tier>, channel: &str, connect: &Subscribe) -> redis::RedisR
     // Messages published while no subscription was in place are lost: start
     // from nothing.
     tier.subscribed.store(true, Ordering::Release);
-    tier.invalidate_all();
+    tier.invalidate();
     let result = loop {
         match pubsub.get_message() {
             Ok(message) => match message.get_payload::<String>() {
                 Ok(text) => tier.receive(&text),
-                Err(_) => tier.invalidate_all(),
+                Err(_) => tier.invalidate(),
             },
             Err(error) if error.is_timeout() => {
                 if Arc::strong_count(tier) <= 1 {
@@ -196,7 +137,7 @@ fn listen(tier: &Arc<Tier>, channel: &str, connect: &Subscribe) -> redis::RedisR
     };
     tier.subscribed.store(false, Ordering::Release);
     // Unsubscribed, a clear elsewhere cannot reach these copies.
-    tier.invalidate_all();
+    tier.invalidate();
     result
 }
 
@@ -204,48 +145,41 @@ fn listen(tier: &Arc<Tier>, channel: &str, connect: &Subscribe) -> redis::RedisR
 mod tests {
     use super::*;
 
-    fn tier_with(namespace: &str) -> Tier {
+    fn subscribed() -> Tier {
         let tier = Tier::new(10, Duration::from_secs(60));
         tier.subscribed.store(true, Ordering::Release);
-        tier.put(tier.generation(), namespace, Digest([1; 32]), b"v", None);
         tier
     }
 
-    #[test]
-    fn own_messages_are_skipped_others_applied_garbage_drops_all() {
-        let tier = tier_with("ns");
-        tier.receive(&tier.message("ns"));
-        assert!(tier.get(&Digest([1; 32])).is_some(), "its own message");
-        tier.receive("0123456789abcdef:other");
-        assert!(tier.get(&Digest([1; 32])).is_some(), "another namespace");
-        tier.receive("0123456789abcdef:ns");
-        assert!(tier.get(&Digest([1; 32])).is_none(), "another tier's clear");
-
-        let tier = tier_with("ns");
-        tier.receive("no separator");
-        assert!(tier.get(&Digest([1; 32])).is_none(), "unreadable: drop all");
+    fn generation(tier: &Tier) -> u64 {
+        tier.local()
+            .map(|local| local.generation)
+            .unwrap_or_default()
     }
 
     #[test]
-    fn nothing_is_kept_unsubscribed_or_after_an_invalidation() {
+    fn own_messages_are_skipped_others_and_garbage_invalidate() {
+        let tier = subscribed();
+        let start = generation(&tier);
+        tier.receive(&tier.message("ns"));
+        assert_eq!(generation(&tier), start, "its own message");
+        tier.receive("0123456789abcdef:ns");
+        assert_eq!(generation(&tier), start + 1, "another tier's clear");
+        tier.receive("no separator");
+        assert_eq!(generation(&tier), start + 2, "unreadable: invalidate");
+    }
+
+    #[test]
+    fn nothing_is_kept_unsubscribed() {
         let tier = Tier::new(10, Duration::from_secs(60));
-        tier.put(tier.generation(), "ns", Digest([2; 32]), b"v", None);
-        assert!(tier.get(&Digest([2; 32])).is_none(), "not subscribed");
+        assert!(tier.local().is_none(), "not subscribed");
         tier.subscribed.store(true, Ordering::Release);
-        let before = tier.generation();
-        tier.invalidate("other");
-        tier.put(before, "ns", Digest([2; 32]), b"v", None);
-        assert!(
-            tier.get(&Digest([2; 32])).is_none(),
-            "read before an invalidation"
+        let local = tier.local().unwrap();
+        assert_eq!(
+            (local.ttl, local.max_entries),
+            (Duration::from_secs(60), 10)
         );
-        tier.put(
-            tier.generation(),
-            "ns",
-            Digest([2; 32]),
-            b"v",
-            Some(Duration::ZERO),
-        );
-        assert!(tier.get(&Digest([2; 32])).is_none(), "zero TTL");
+        tier.invalidate();
+        assert_eq!(generation(&tier), local.generation + 1);
     }
 }

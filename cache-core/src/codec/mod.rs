@@ -51,6 +51,17 @@ pub use serializer::{BoxError, Json, MessagePack, SerializeError, Serializer};
 /// Larger entries are refused when writing and treated as corrupt when reading.
 pub const DEFAULT_MAX_PAYLOAD: usize = 64 * 1024 * 1024;
 
+/// The schema id `#[ttl_cache]` gives values of type `V`: 64 bits of blake3
+/// over the type's name, so a value stored by code with another value type is
+/// a decode error (a miss), not a misread. Stores that keep typed values
+/// outside the macro (`RedisMap`, `DiskCache`) use it too.
+pub fn schema_id_of<V: ?Sized>() -> u64 {
+    let digest = blake3::hash(std::any::type_name::<V>().as_bytes());
+    let mut id = [0; 8];
+    id.copy_from_slice(&digest.as_bytes()[..8]);
+    u64::from_le_bytes(id)
+}
+
 /// A 32-byte secret key for the envelope's keyed MAC (keyed blake3).
 ///
 /// Its `Debug` output never shows the key. Use a random key shared by every

@@ -12,7 +12,7 @@ use super::backend::Namespace;
 use super::backend::TypedStore;
 use super::{AnyKey, CachedFn, Outcome, Place, SiteSpec, StorageBackend, StorageKey, memo_in};
 use super::{BackendError, LocalTier, Lookup, memo_in_async};
-use crate::codec::{Codec, MacKey, Serializer};
+use crate::codec::{Codec, MacKey, Serializer, schema_id_of};
 use crate::engine::{Config, Store};
 use crate::hash::{Digest, KEY_CONTEXT, MemKey, PersistentHash};
 use crate::stats::{CacheInfo, Counter, Stats};
@@ -88,16 +88,6 @@ fn entry_mac_key(mac_key: &MacKey, key: &StorageKey<'_>) -> [u8; 32] {
     *hasher.finalize().as_bytes()
 }
 
-/// The envelope's schema id for values of type `V`: 64 bits of blake3 over the
-/// type's name, so a value stored by a function returning another type is a
-/// decode error (a miss), not a misread.
-fn schema_id<V>() -> u64 {
-    let digest = blake3::hash(std::any::type_name::<V>().as_bytes());
-    let mut id = [0; 8];
-    id.copy_from_slice(&digest.as_bytes()[..8]);
-    u64::from_le_bytes(id)
-}
-
 impl Stored {
     pub(super) fn new(backend: Arc<dyn StorageBackend>) -> Self {
         let tiered = backend.has_local_tier();
@@ -154,9 +144,39 @@ impl Stored {
         (generation == tier.generation).then_some(value)
     }
 
-    fn local_put<V: Clone + Send + Sync + 'static>(&self, key: MemKey, tier: LocalTier, value: V) {
-        if let Some(store) = self.local_store::<V>(tier) {
-            store.insert(key, (tier.generation, value), Some(tier.ttl));
+    /// A local hit, counted; otherwise the tier to fill after the storage
+    /// call (`None`: no copies may be kept now).
+    fn local_lookup<V: Clone + Send + Sync + 'static>(
+        &self,
+        key: &MemKey,
+        identity: &str,
+    ) -> Result<V, Option<LocalTier>> {
+        let tier = self.backend.local_tier();
+        if let Some(tier) = tier
+            && let Some(value) = self.local_get::<V>(key, tier)
+        {
+            self.stats.bump(Counter::Hits);
+            self.backend.record(identity, Lookup::Hit);
+            return Ok(value);
+        }
+        Err(tier)
+    }
+
+    /// Keeps a copy of a value just read or computed, under the generation
+    /// seen before the storage call (so a value read before an invalidation
+    /// is never kept after it), for the tier's TTL or the function's if
+    /// shorter.
+    fn local_put<V: Clone + Send + Sync + 'static>(
+        &self,
+        key: MemKey,
+        tier: Option<LocalTier>,
+        ttl: Option<Duration>,
+        value: &V,
+    ) {
+        let Some(tier) = tier else { return };
+        let ttl = ttl.map_or(tier.ttl, |ttl| ttl.min(tier.ttl));
+        if let (false, Some(store)) = (ttl.is_zero(), self.local_store::<V>(tier)) {
+            store.insert(key, (tier.generation, value.clone()), Some(ttl));
         }
     }
 
@@ -180,7 +200,7 @@ impl Stored {
     /// The codec of values of type `V` stored under `key`: with a MAC key
     /// bound to `key` when the backend signs its values.
     fn codec<V, S: Serializer + Default>(&self, key: &StorageKey<'_>) -> Codec<S> {
-        let codec = Codec::new(S::default(), schema_id::<V>());
+        let codec = Codec::new(S::default(), schema_id_of::<V>());
         match self.backend.mac_key() {
             Some(mac_key) => codec.with_mac_key(entry_mac_key(&mac_key, key)),
             None => codec,
@@ -445,26 +465,29 @@ impl CachedFn {
                 .through_storage::<M, S, R>(stored, state.ttl, digest, body)
                 .map_or_else(|unstored| unstored, M::join),
             (AnyKey::Tiered(mem, digest), Place::Storage(stored)) => {
-                let tier = stored.backend.local_tier();
-                if let Some(tier) = tier
-                    && let Some(value) = stored.local_get::<M::Stored>(&mem, tier)
-                {
-                    stored.stats.bump(Counter::Hits);
-                    stored.backend.record(self.spec.identity, Lookup::Hit);
-                    return M::join(value);
-                }
-                let digest = digest.unwrap_or_else(|| {
-                    derived_digest(self.spec.identity, self.spec.version, mem.as_bytes())
-                });
+                let tier = match stored.local_lookup::<M::Stored>(&mem, self.spec.identity) {
+                    Ok(value) => return M::join(value),
+                    Err(tier) => tier,
+                };
+                let digest = self.tiered_digest(&mem, digest);
                 let result = self.through_storage::<M, S, R>(stored, state.ttl, digest, body);
-                if let (Some(tier), Ok(value)) = (tier, &result) {
-                    stored.local_put(mem, tier, value.clone());
+                if let Ok(value) = &result {
+                    stored.local_put(mem, tier, state.ttl, value);
                 }
                 result.map_or_else(|unstored| unstored, M::join)
             }
             // A key is built from the same state it is used with.
             _ => body(),
         }
+    }
+
+    /// The storage digest of a tiered key: computed alongside when the
+    /// encoding spilled, otherwise derived from the inline encoding (the same
+    /// bytes an untiered function hashes, so both share stored entries).
+    fn tiered_digest(&self, mem: &MemKey, digest: Option<Digest>) -> Digest {
+        digest.unwrap_or_else(|| {
+            derived_digest(self.spec.identity, self.spec.version, mem.as_bytes())
+        })
     }
 
     /// A sync call through the storage backend, with in-process single-flight.
@@ -529,22 +552,16 @@ impl CachedFn {
                 .await
                 .map_or_else(|unstored| unstored, M::join),
             (AnyKey::Tiered(mem, digest), Place::Storage(stored)) => {
-                let tier = stored.backend.local_tier();
-                if let Some(tier) = tier
-                    && let Some(value) = stored.local_get::<M::Stored>(&mem, tier)
-                {
-                    stored.stats.bump(Counter::Hits);
-                    stored.backend.record(self.spec.identity, Lookup::Hit);
-                    return M::join(value);
-                }
-                let digest = digest.unwrap_or_else(|| {
-                    derived_digest(self.spec.identity, self.spec.version, mem.as_bytes())
-                });
+                let tier = match stored.local_lookup::<M::Stored>(&mem, self.spec.identity) {
+                    Ok(value) => return M::join(value),
+                    Err(tier) => tier,
+                };
+                let digest = self.tiered_digest(&mem, digest);
                 let result = self
                     .through_storage_async::<M, S, R, F>(stored, state.ttl, digest, body)
                     .await;
-                if let (Some(tier), Ok(value)) = (tier, &result) {
-                    stored.local_put(mem, tier, value.clone());
+                if let Ok(value) = &result {
+                    stored.local_put(mem, tier, state.ttl, value);
                 }
                 result.map_or_else(|unstored| unstored, M::join)
             }
