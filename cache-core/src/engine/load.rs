@@ -154,7 +154,7 @@ where
 
     /// The miss path, out of line so the hit path stays small.
     #[inline(never)]
-    fn load<E>(&self, key: K, init: impl FnOnce() -> Result<V, E>) -> Result<V, E> {
+    pub(crate) fn load<E>(&self, key: K, init: impl FnOnce() -> Result<V, E>) -> Result<V, E> {
         self.stats.bump(Counter::Misses);
         loop {
             match self.claim(&key) {
@@ -203,7 +203,7 @@ where
         }
     }
 
-    async fn load_async<E, F>(&self, key: K, init: F) -> Result<V, E>
+    pub(crate) async fn load_async<E, F>(&self, key: K, init: F) -> Result<V, E>
     where
         F: Future<Output = Result<V, E>>,
     {
@@ -234,8 +234,8 @@ where
     }
 
     /// Counts and returns a hit; a miss is left to the caller to count.
-    #[inline]
-    fn hit(&self, key: &K) -> Option<V> {
+    #[inline(always)]
+    pub(crate) fn hit(&self, key: &K) -> Option<V> {
         match self.peek(key) {
             super::Found::Hit(value) => {
                 self.stats.bump(Counter::Hits);

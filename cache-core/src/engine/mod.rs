@@ -134,7 +134,7 @@ where
     }
 
     /// Reads `key` without counting.
-    #[inline]
+    #[inline(always)]
     fn peek<Q>(&self, key: &Q) -> Found<V>
     where
         Q: Equivalent<K> + Hash + ?Sized,

@@ -67,6 +67,15 @@ pub trait HashSink {
         self.write(&value.to_le_bytes());
     }
 
+    /// Writes a one-byte tag followed by `word` as 8 little-endian bytes (the
+    /// shape of every integer).
+    #[inline]
+    fn write_tagged_word(&mut self, tag: u8, word: u64) {
+        let mut buf = [tag; 9];
+        buf[1..].copy_from_slice(&word.to_le_bytes());
+        self.write(&buf);
+    }
+
     /// Writes a length or count as 8 little-endian bytes (`usize` is always 8 bytes wide).
     #[inline]
     fn write_len(&mut self, len: usize) {
@@ -100,6 +109,21 @@ impl<S: HashSink + ?Sized> HashSink for &mut S {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
         (**self).write(bytes);
+    }
+
+    #[inline]
+    fn write_tag(&mut self, tag: u8) {
+        (**self).write_tag(tag);
+    }
+
+    #[inline]
+    fn write_u64(&mut self, value: u64) {
+        (**self).write_u64(value);
+    }
+
+    #[inline]
+    fn write_tagged_word(&mut self, tag: u8, word: u64) {
+        (**self).write_tagged_word(tag, word);
     }
 }
 

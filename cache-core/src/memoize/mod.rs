@@ -13,7 +13,6 @@ mod backend;
 mod storage;
 mod ttl;
 
-use std::any::TypeId;
 use std::fmt;
 use std::future::Future;
 use std::sync::{Arc, OnceLock};
@@ -234,12 +233,35 @@ impl CachedFn {
     }
 
     /// The in-memory store for values of type `V`; `None` for a storage backend.
-    #[inline]
-    fn memory_store<'a, K, V>(&self, state: &'a State) -> Option<StoreRef<'a, K, V>>
+    #[inline(always)]
+    fn memory_store<K, V>(&self) -> Option<StoreRef<'_, K, V>>
     where
         K: Eq + std::hash::Hash + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
     {
+        // The hit path: the state and the first store are set; one type check.
+        if let Some(State {
+            place: Place::Memory { first, .. },
+            ..
+        }) = self.state.get()
+            && let Some(typed) = first.get()
+            && let Some(store) = typed.any.downcast_ref::<Store<K, V>>()
+        {
+            return Some(StoreRef::First(store));
+        }
+        self.memory_store_slow()
+    }
+
+    /// [`memory_store`](Self::memory_store) on first use, or for a value type
+    /// other than the first.
+    #[cold]
+    #[inline(never)]
+    fn memory_store_slow<K, V>(&self) -> Option<StoreRef<'_, K, V>>
+    where
+        K: Eq + std::hash::Hash + Clone + Send + Sync + 'static,
+        V: Clone + Send + Sync + 'static,
+    {
+        let state = self.state();
         let Place::Memory {
             backend,
             namespace,
@@ -258,9 +280,9 @@ impl CachedFn {
             })
         };
         let typed = first.get_or_init(make);
-        if typed.type_id == TypeId::of::<Store<K, V>>() {
+        if let Some(store) = typed.any.downcast_ref::<Store<K, V>>() {
             // Borrowed: a hit touches no reference count.
-            return typed.any.downcast_ref::<Store<K, V>>().map(StoreRef::First);
+            return Some(StoreRef::First(store));
         }
         make()
             .any
@@ -271,13 +293,15 @@ impl CachedFn {
 
     // ---- keys -------------------------------------------------------------
 
-    /// A key builder for the in-memory backend.
+    /// A key builder for the in-memory backend. `typed` is the site's `typed`
+    /// option, passed as a literal so that the key's layout is known at compile
+    /// time and the key is built in registers.
     #[doc(hidden)]
-    #[inline]
-    pub fn mem_key(&self) -> ArgSink<MemKeyBuilder> {
+    #[inline(always)]
+    pub fn mem_key(&self, typed: bool) -> ArgSink<MemKeyBuilder> {
         ArgSink {
             sink: MemKeyBuilder::new(),
-            typed: self.spec.typed,
+            typed,
         }
     }
 
@@ -309,14 +333,18 @@ impl CachedFn {
 
     /// Runs a sync body through the in-memory cache.
     #[doc(hidden)]
-    #[inline]
+    #[inline(always)]
     pub fn memo<M, R>(&self, key: MemKey, body: impl FnOnce() -> R) -> R
     where
         M: Outcome<R>,
     {
-        let state = self.state();
-        match self.memory_store::<MemKey, M::Stored>(state) {
-            Some(store) => memo_in::<M, R>(&store, self.spec.single_flight, key, body),
+        match self.memory_store::<MemKey, M::Stored>() {
+            Some(store) => {
+                if let Some(stored) = store.hit(&key) {
+                    return M::join(stored);
+                }
+                memo_miss::<M, R>(&store, self.spec.single_flight, key, body)
+            }
             // Unreachable: `memo` is emitted only for the in-memory backend.
             None => body(),
         }
@@ -331,10 +359,12 @@ impl CachedFn {
         M: Outcome<R>,
         F: Future<Output = R>,
     {
-        let state = self.state();
-        match self.memory_store::<MemKey, M::Stored>(state) {
+        match self.memory_store::<MemKey, M::Stored>() {
             Some(store) => {
-                memo_in_async::<M, R, F>(&store, self.spec.single_flight, key, body).await
+                if let Some(stored) = store.hit(&key) {
+                    return M::join(stored);
+                }
+                memo_miss_async::<M, R, F>(&store, self.spec.single_flight, key, body).await
             }
             None => body.await,
         }
@@ -359,9 +389,10 @@ impl<K, V> std::ops::Deref for StoreRef<'_, K, V> {
     }
 }
 
-/// A sync call on a memory store: single-flight unless disabled.
-#[inline]
-fn memo_in<M, R>(
+/// A sync miss on a memory store (the hit was counted by the caller's look):
+/// single-flight unless disabled.
+#[inline(never)]
+fn memo_miss<M, R>(
     store: &Store<MemKey, M::Stored>,
     single_flight: bool,
     key: MemKey,
@@ -371,14 +402,12 @@ where
     M: Outcome<R>,
 {
     if single_flight {
-        return match store.try_get_with(key, || M::split(body())) {
+        return match store.load(key, || M::split(body())) {
             Ok(stored) => M::join(stored),
             Err(unstored) => unstored,
         };
     }
-    if let Some(stored) = store.get(&key) {
-        return M::join(stored);
-    }
+    store.stats.bump(Counter::Misses);
     store.stats.bump(Counter::Computations);
     match M::split(body()) {
         Ok(stored) => {
@@ -389,8 +418,8 @@ where
     }
 }
 
-/// The async form of [`memo_in`].
-async fn memo_in_async<M, R, F>(
+/// The async form of [`memo_miss`].
+async fn memo_miss_async<M, R, F>(
     store: &Store<MemKey, M::Stored>,
     single_flight: bool,
     key: MemKey,
@@ -402,14 +431,12 @@ where
 {
     if single_flight {
         let body = async move { M::split(body.await) };
-        return match store.try_get_with_async(key, body).await {
+        return match store.load_async(key, body).await {
             Ok(stored) => M::join(stored),
             Err(unstored) => unstored,
         };
     }
-    if let Some(stored) = store.get(&key) {
-        return M::join(stored);
-    }
+    store.stats.bump(Counter::Misses);
     store.stats.bump(Counter::Computations);
     match M::split(body.await) {
         Ok(stored) => {
@@ -541,7 +568,7 @@ pub struct ArgSink<S> {
 
 impl<S: HashSink> ArgSink<S> {
     /// Adds one argument (its type first, when the cache is `typed`).
-    #[inline]
+    #[inline(always)]
     pub fn arg<T: PersistentHash + ?Sized>(&mut self, value: &T) {
         if self.typed {
             T::type_fingerprint(&mut self.sink);
@@ -552,7 +579,7 @@ impl<S: HashSink> ArgSink<S> {
 
 impl ArgSink<MemKeyBuilder> {
     /// The finished in-memory key.
-    #[inline]
+    #[inline(always)]
     pub fn finish(self) -> MemKey {
         self.sink.finish()
     }
@@ -592,9 +619,9 @@ impl HashSink for TieredKeyBuilder {
     fn write(&mut self, bytes: &[u8]) {
         if self.digest.is_none() {
             match self.mem.inline_bytes() {
-                Some(inline) if inline.len() + bytes.len() > crate::hash::INLINE_KEY_CAP => {
+                Some((block, len)) if len + bytes.len() > crate::hash::INLINE_KEY_CAP => {
                     let mut hasher = storage::digest_builder(self.identity, self.version);
-                    hasher.update(inline);
+                    hasher.update(block.get(1..1 + len).unwrap_or_default());
                     self.digest = Some(Box::new(hasher));
                 }
                 _ => {}

@@ -10,8 +10,8 @@ use serde::de::DeserializeOwned;
 
 use super::backend::Namespace;
 use super::backend::TypedStore;
-use super::{AnyKey, CachedFn, Outcome, Place, SiteSpec, StorageBackend, StorageKey, memo_in};
-use super::{BackendError, LocalTier, Lookup, memo_in_async};
+use super::{AnyKey, CachedFn, Outcome, Place, SiteSpec, StorageBackend, StorageKey};
+use super::{BackendError, LocalTier, Lookup};
 use crate::codec::{Codec, MacKey, Serializer, schema_id_of};
 use crate::engine::{Config, Store};
 use crate::hash::{Digest, KEY_CONTEXT, MemKey, PersistentHash};
@@ -453,14 +453,8 @@ impl CachedFn {
         S: Serializer + Default,
     {
         let state = self.state();
-        let single_flight = self.spec.single_flight;
         match (key, &state.place) {
-            (AnyKey::Memory(key), Place::Memory { .. }) => {
-                match self.memory_store::<MemKey, M::Stored>(state) {
-                    Some(store) => memo_in::<M, R>(&store, single_flight, key, body),
-                    None => body(),
-                }
-            }
+            (AnyKey::Memory(key), Place::Memory { .. }) => self.memo::<M, R>(key, body),
             (AnyKey::Digest(digest), Place::Storage(stored)) => self
                 .through_storage::<M, S, R>(stored, state.ttl, digest, body)
                 .map_or_else(|unstored| unstored, M::join),
@@ -539,13 +533,9 @@ impl CachedFn {
         F: Future<Output = R>,
     {
         let state = self.state();
-        let single_flight = self.spec.single_flight;
         match (key, &state.place) {
             (AnyKey::Memory(key), Place::Memory { .. }) => {
-                match self.memory_store::<MemKey, M::Stored>(state) {
-                    Some(store) => memo_in_async::<M, R, F>(&store, single_flight, key, body).await,
-                    None => body.await,
-                }
+                self.memo_async::<M, R, F>(key, body).await
             }
             (AnyKey::Digest(digest), Place::Storage(stored)) => self
                 .through_storage_async::<M, S, R, F>(stored, state.ttl, digest, body)

@@ -41,13 +41,16 @@ pub(super) fn expand(function: Function, args: &Args) -> TokenStream {
             .collect(),
     };
     let (key_builder, serializer) = match &args.backend {
-        None => (quote!(mem_key), None),
+        None => {
+            let typed = args.typed;
+            (quote!(mem_key(#typed)), None)
+        }
         Some(_) => {
             let serializer = args
                 .serializer
                 .as_ref()
                 .map_or_else(|| quote!(#private::MessagePack), |path| quote!(#path));
-            (quote!(any_key), Some(serializer))
+            (quote!(any_key()), Some(serializer))
         }
     };
     let outcome = match (function.returns, args.cache_none) {
@@ -74,7 +77,7 @@ pub(super) fn expand(function: Function, args: &Args) -> TokenStream {
     let body = quote!({
         let #site: &'static #private::CachedFn = #site_path;
         let #key = {
-            let mut #sink = #site.#key_builder();
+            let mut #sink = #site.#key_builder;
             #(#key_writes)*
             #sink.finish()
         };

@@ -35,9 +35,7 @@ mod tests;
 /// Writes a tag and an 8-byte little-endian word in one call.
 #[inline]
 fn write_word<S: HashSink + ?Sized>(sink: &mut S, tag: u8, word: [u8; 8]) {
-    let mut buf = [tag; 9];
-    buf[1..].copy_from_slice(&word);
-    sink.write(&buf);
+    sink.write_tagged_word(tag, u64::from_le_bytes(word));
 }
 
 /// Same bytes as [`HashSink::write_tagged_bytes`], in two writes instead of three.

@@ -1,0 +1,200 @@
+//! The CI gate's workload: one candidate operation repeated, for callgrind.
+//!
+//! `cache-gate <candidate> <ops>` prepares its map, then performs `ops`
+//! operations, each through one non-inlined call (as a caller's call site would).
+//! `scripts/gate` runs it under `valgrind --tool=callgrind` for two values of
+//! `ops` and divides the difference of the instruction totals by the difference
+//! of `ops`: instructions per operation, free of set-up costs, the same on every
+//! run.
+//!
+//! Candidates (u64 → u64, 10,000 warm keys for hits, a new key per miss):
+//! - `dashmap-hit`: `DashMap<u64, u64, foldhash>::get` (the anchor of H1);
+//! - `macro-hit`: a `#[ttl_cache(ttl = 3600)]` function;
+//! - `cache-hit`: `Cache::get_or_insert_with` with a TTL;
+//! - `dashmap-miss`: `DashMap::entry(k).or_insert_with` on a new key (the anchor of H4);
+//! - `macro-miss`: the `#[ttl_cache]` function on a new key (trivial body);
+//! - `cache-miss`: `Cache::get_or_insert_with` on a new key.
+//!
+//! `cache-gate allocs <ops>` prints the heap allocations made by `ops` hits of
+//! the `#[ttl_cache]` function (a counting global allocator): 0 for a `Copy`
+//! value is the target.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::hint::black_box;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use cache_core::{Cache, ttl_cache};
+use dashmap::DashMap;
+
+/// Counts the allocations (every `alloc`, `alloc_zeroed` and `realloc`) of the
+/// threads that set [`COUNTING`]: the caller's, not the cache's background threads.
+struct Counting;
+
+static ALLOCATIONS: AtomicU64 = AtomicU64::new(0);
+
+thread_local! {
+    static COUNTING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+fn count() {
+    if COUNTING.try_with(std::cell::Cell::get).unwrap_or(false) {
+        ALLOCATIONS.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+// SAFETY: forwards every call to `System` unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: the caller's contract is passed on unchanged.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        count();
+        // SAFETY: as above.
+        unsafe { System.alloc_zeroed(layout) }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        count();
+        // SAFETY: as above.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: as above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+/// Warm keys of the hit candidates.
+const KEYS: u64 = 10_000;
+/// First key of the miss candidates (never warm).
+const FRESH: u64 = 1 << 40;
+
+type Map = DashMap<u64, u64, foldhash::fast::RandomState>;
+
+#[ttl_cache(ttl = 3600, max_entries = 20_000)]
+fn hit_fn(k: u64) -> u64 {
+    k ^ 0x5555
+}
+
+#[ttl_cache(ttl = 3600, max_entries = 8_000_000)]
+fn miss_fn(k: u64) -> u64 {
+    k ^ 0x5555
+}
+
+/// The key of hit `i`: scattered over the warm keys.
+#[inline(always)]
+fn warm(i: u64) -> u64 {
+    i.wrapping_mul(0x9E37_79B9_7F4A_7C15) % KEYS
+}
+
+#[inline(never)]
+fn dashmap_get(map: &Map, k: u64) -> u64 {
+    *map.get(&k).unwrap()
+}
+
+#[inline(never)]
+fn dashmap_insert(map: &Map, k: u64) -> u64 {
+    *map.entry(k).or_insert_with(|| k ^ 0x5555)
+}
+
+#[inline(never)]
+fn cache_get(cache: &Cache<u64, u64>, k: u64) -> u64 {
+    cache.get_or_insert_with(k, || k ^ 0x5555)
+}
+
+#[inline(never)]
+fn macro_call(k: u64) -> u64 {
+    hit_fn(k)
+}
+
+#[inline(never)]
+fn macro_miss(k: u64) -> u64 {
+    miss_fn(k)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let candidate = args.first().map_or("macro-hit", String::as_str);
+    let ops: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    let cache = || -> Cache<u64, u64> {
+        Cache::builder()
+            .ttl(Duration::from_secs(3600))
+            .max_entries(8_000_000)
+            .build()
+    };
+    let mut acc = 0u64;
+    match candidate {
+        "dashmap-hit" => {
+            let map = Map::default();
+            (0..KEYS).for_each(|k| {
+                map.insert(k, k ^ 0x5555);
+            });
+            for i in 0..ops {
+                acc = acc.wrapping_add(dashmap_get(&map, warm(i)));
+            }
+        }
+        "macro-hit" => {
+            (0..KEYS).for_each(|k| {
+                hit_fn(k);
+            });
+            for i in 0..ops {
+                acc = acc.wrapping_add(macro_call(warm(i)));
+            }
+        }
+        "cache-hit" => {
+            let cache = cache();
+            (0..KEYS).for_each(|k| cache.insert(k, k ^ 0x5555));
+            for i in 0..ops {
+                acc = acc.wrapping_add(cache_get(&cache, warm(i)));
+            }
+        }
+        "dashmap-miss" => {
+            let map = Map::default();
+            for i in 0..ops {
+                acc = acc.wrapping_add(dashmap_insert(&map, FRESH + i));
+            }
+        }
+        "macro-miss" => {
+            for i in 0..ops {
+                acc = acc.wrapping_add(macro_miss(FRESH + i));
+            }
+        }
+        "cache-miss" => {
+            let cache = cache();
+            for i in 0..ops {
+                acc = acc.wrapping_add(cache_get(&cache, FRESH + i));
+            }
+        }
+        "allocs" => {
+            (0..KEYS).for_each(|k| {
+                hit_fn(k);
+            });
+            // A first pass, so lazily allocated per-thread state is in place.
+            for i in 0..KEYS {
+                acc = acc.wrapping_add(macro_call(warm(i)));
+            }
+            COUNTING.with(|c| c.set(true));
+            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            for i in 0..ops {
+                acc = acc.wrapping_add(macro_call(warm(i)));
+            }
+            let after = ALLOCATIONS.load(Ordering::Relaxed);
+            COUNTING.with(|c| c.set(false));
+            println!("{}", after - before);
+        }
+        other => {
+            eprintln!("unknown candidate {other}");
+            std::process::exit(2);
+        }
+    }
+    black_box(acc);
+}
