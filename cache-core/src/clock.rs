@@ -4,15 +4,15 @@
 //! so the hit path never calls it (design decision 2). The system clock keeps a
 //! process-wide *recent* time, refreshed every millisecond by one background
 //! thread (started on first use), and a hit reads it with one relaxed atomic load.
-//! Inserts take a precise reading, which also pulls the recent time forward, so an
-//! entry's expiry is computed exactly and is checked with a resolution of about
-//! one millisecond (an entry can be served up to one tick after its TTL; never
-//! before).
+//! Inserts compute an entry's expiry from the same recent time, so an entry
+//! lives for its TTL as measured by that clock, with a resolution of about one
+//! millisecond. Precise readings (remaining TTLs) also pull the recent time
+//! forward when the ticker lags.
 //!
 //! [`MockClock`] replaces all of this with a time that only moves when a test
 //! says so.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Once, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -67,11 +67,20 @@ impl Clock {
     }
 
     /// The expiry instant of an entry inserted now with `ttl` (`None`: never).
+    ///
+    /// From the recent time while the ticker runs: it is at most one tick behind,
+    /// so the entry expires at most one tick early, never late, and the same lag
+    /// applies to the reads that judge it. Without a ticker, a precise reading.
+    #[inline]
     pub(crate) fn expiry_after(&self, ttl: Option<Duration>) -> Nanos {
-        match ttl {
-            None => NEVER,
-            Some(ttl) => self.precise().saturating_add(duration_nanos(ttl)),
-        }
+        let Some(ttl) = ttl else {
+            return NEVER;
+        };
+        let now = match self {
+            Clock::System if ticker::running() => ticker::RECENT.load(Ordering::Relaxed),
+            _ => self.precise(),
+        };
+        now.saturating_add(duration_nanos(ttl))
     }
 }
 
@@ -128,6 +137,13 @@ mod ticker {
     pub(super) static RECENT: AtomicU64 = AtomicU64::new(0);
     static START: Once = Once::new();
     static ORIGIN: OnceLock<Instant> = OnceLock::new();
+    /// Whether the ticker thread was spawned (it then runs for the process's life).
+    static RUNNING: AtomicBool = AtomicBool::new(false);
+
+    #[inline]
+    pub(super) fn running() -> bool {
+        RUNNING.load(Ordering::Relaxed)
+    }
 
     fn origin() -> Instant {
         *ORIGIN.get_or_init(Instant::now)
@@ -154,9 +170,10 @@ mod ticker {
                         RECENT.fetch_max(duration_nanos(origin().elapsed()), Ordering::Relaxed);
                     }
                 });
-            // Without a ticker thread (thread limit reached) the recent time still
-            // advances on every insert; expiry is then checked at insert granularity.
-            drop(spawned);
+            // Without a ticker thread (thread limit reached) inserts read the precise
+            // time, which also advances the recent time: expiry is then checked at
+            // insert granularity.
+            RUNNING.store(spawned.is_ok(), Ordering::Relaxed);
         });
     }
 }

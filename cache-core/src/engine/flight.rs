@@ -36,19 +36,21 @@ enum State<V> {
 
 /// One in-progress computation.
 pub(crate) struct Flight<V> {
-    state: Mutex<State<V>>,
+    /// The outcome, and whether anyone waits for it: a leader no one waited
+    /// for settles without notifying (the common, uncontended miss).
+    state: Mutex<(State<V>, bool)>,
     event: Event,
 }
 
 impl<V: Clone> Flight<V> {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self {
-            state: Mutex::new(State::Running),
+            state: Mutex::new((State::Running, false)),
             event: Event::new(),
         })
     }
 
-    fn state(&self) -> MutexGuard<'_, State<V>> {
+    fn state(&self) -> MutexGuard<'_, (State<V>, bool)> {
         // The lock is never held across user code, so poisoning cannot carry
         // meaning here; recover the guard.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -56,11 +58,16 @@ impl<V: Clone> Flight<V> {
 
     fn settle(&self, next: State<V>) {
         let mut state = self.state();
-        if let State::Running = *state {
-            *state = next;
+        if let State::Running = state.0 {
+            state.0 = next;
         }
+        let waited = state.1;
         drop(state);
-        self.event.notify(usize::MAX);
+        // A waiter marks the flight (under this lock) before it sleeps, after it
+        // made its listener: either it saw the outcome, or it is notified here.
+        if waited {
+            self.event.notify(usize::MAX);
+        }
     }
 
     /// Publishes the value to every waiter.
@@ -73,9 +80,15 @@ impl<V: Clone> Flight<V> {
         self.settle(State::Abandoned);
     }
 
+    /// The outcome, or `None` while running (the flight is then marked as
+    /// waited for: the caller must have made its listener already).
     fn poll_state(&self) -> Option<Outcome<V>> {
-        match &*self.state() {
-            State::Running => None,
+        let mut state = self.state();
+        match &state.0 {
+            State::Running => {
+                state.1 = true;
+                None
+            }
             State::Done(value) => Some(Outcome::Value(value.clone())),
             State::Abandoned => Some(Outcome::Abandoned),
         }
