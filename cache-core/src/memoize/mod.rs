@@ -350,23 +350,28 @@ impl CachedFn {
         }
     }
 
-    /// Runs an async body through the in-memory cache. The lookup happens before
-    /// the body's future is first polled; a hit never polls it.
+    /// Runs an async body through the in-memory cache. The lookup happens when
+    /// the call is made, before any future exists: a hit only moves the value
+    /// into a ready future and never polls the body.
     #[doc(hidden)]
-    #[inline]
-    pub async fn memo_async<M, R, F>(&self, key: MemKey, body: F) -> R
+    #[inline(always)]
+    pub fn memo_async<M, R, F>(&self, key: MemKey, body: F) -> impl Future<Output = R>
     where
         M: Outcome<R>,
         F: Future<Output = R>,
     {
-        match self.memory_store::<MemKey, M::Stored>() {
-            Some(store) => {
-                if let Some(stored) = store.hit(&key) {
-                    return M::join(stored);
-                }
-                memo_miss_async::<M, R, F>(&store, self.spec.single_flight, key, body).await
+        let store = self.memory_store::<MemKey, M::Stored>();
+        let hit = store.as_ref().and_then(|store| store.hit(&key));
+        let single_flight = self.spec.single_flight;
+        async move {
+            if let Some(stored) = hit {
+                return M::join(stored);
             }
-            None => body.await,
+            match store {
+                Some(store) => memo_miss_async::<M, R, F>(&store, single_flight, key, body).await,
+                // Unreachable: `memo_async` is emitted only for the in-memory backend.
+                None => body.await,
+            }
         }
     }
 }
