@@ -6,8 +6,10 @@
 //! Run: `cargo bench -p cache-bench --bench disk` (about a minute). Env
 //! `BENCH_ROUNDS` (default 15) and `BENCH_OPS` (default 20,000 hits per
 //! candidate per round in D1; the durable misses of D2 make `BENCH_OPS / 100`,
-//! the buffered ones of D3 `BENCH_OPS / 10`) scale it; without `--bench`
-//! (`cargo test --benches`) it runs 3 rounds of 200.
+//! the buffered ones of D3 `BENCH_OPS / 10`) scale it; `BENCH_QUICK=1` runs 5
+//! rounds of 5,000; `BENCH_ONLY=D1,D3` runs a subset; without `--bench`
+//! (`cargo test --benches`) it runs 3 rounds of 200. Each scenario writes its
+//! record (see `cache_bench::record`) once the sanity check has run.
 //!
 //! Every value is an `Item { id: u64, name: String }` (name of 11 bytes). The
 //! plain redb candidate stores its MessagePack with named fields (`rmp_serde`,
@@ -43,7 +45,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
 
-use cache_bench::{Candidate, Measured, Plan, Unit, measure, report_group};
+use cache_bench::{
+    Candidate, Measured, Plan, Record, Size, Unit, env_usize, measure, report_group, selected,
+};
 use cache_core::{StorageKey, ttl_cache};
 use cache_disk::{DiskBackend, DiskCache, Durability};
 use cache_tests::redis_server::TempDir;
@@ -172,13 +176,6 @@ fn fresh() -> u64 {
 
 // ---- harness glue ---------------------------------------------------------------
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 /// Stores every hit key for every candidate.
 fn warm() {
     for k in 0..KEYS {
@@ -215,7 +212,7 @@ fn group(m: &Measured, heading: &str, names: &[&str; 3]) -> String {
     report_group(heading, m, names, &[names[0], names[2]], Unit::NsPerOp, &[])
 }
 
-fn d1(rounds: usize, ops: usize) -> String {
+fn d1(rounds: usize, ops: usize) -> (String, Record) {
     let plan = Plan {
         threads: 1,
         rounds,
@@ -248,17 +245,23 @@ fn d1(rounds: usize, ops: usize) -> String {
     ];
     let m = measure(&plan, &c);
     assert_eq!(typed.info().decode_errors + typed.info().backend_errors, 0);
+    let title = "disk hit, sequential";
+    let mut r = Record::new("D1", title, "disk", Unit::NsPerOp, &plan);
+    r.group(None, &m, &D1, &[D1[0], D1[2]]);
     let heading = format!(
-        "### D1: disk hit, sequential\n\n{rounds} rounds × {ops} hits per candidate over \
+        "### D1: {title}\n\n{rounds} rounds × {ops} hits per candidate over \
          {KEYS} stored keys; medians; interleaved. The last two rows show where the time \
          goes: the typed standalone cache (digest, backend, envelope and decode, no \
          single-flight), and the backend's read alone (read transaction, lookup, record \
          check, copy)"
     );
-    report_group(&heading, &m, &D1, &[D1[0], D1[2]], Unit::NsPerOp, &[])
+    (
+        report_group(&heading, &m, &D1, &[D1[0], D1[2]], Unit::NsPerOp, &[]),
+        r,
+    )
 }
 
-fn misses(rounds: usize, ops: usize, names: &[&'static str; 3], durable: bool) -> String {
+fn misses(rounds: usize, ops: usize, names: &[&'static str; 3], durable: bool) -> (String, Record) {
     let plan = Plan {
         threads: 1,
         rounds,
@@ -293,20 +296,25 @@ fn misses(rounds: usize, ops: usize, names: &[&'static str; 3], durable: bool) -
     } else {
         ("D3", "buffered (no fsync per commit)")
     };
+    let title = format!("disk miss, {what}");
+    let mut r = Record::new(id, &title, "disk", Unit::NsPerOp, &plan)
+        .op("one call on a new key: lookup, body, one write transaction");
+    r.group(None, &m, names, &[names[0], names[2]]);
     let heading = format!(
-        "### {id}: disk miss, {what}\n\n{rounds} rounds × {ops} misses per candidate, each a \
+        "### {id}: {title}\n\n{rounds} rounds × {ops} misses per candidate, each a \
          new key (lookup, body, one write transaction); medians; interleaved"
     );
-    group(&m, &heading, names)
+    (group(&m, &heading, names), r)
 }
 
-fn sanity(before: (u64, u64)) -> (String, bool) {
+/// `hits_ran`: D1 ran, so the hit function must have hits.
+fn sanity(before: (u64, u64), hits_ran: bool) -> (String, bool) {
     let hit = ours_hit::cache_info();
     let misses = [
         ("ours_miss", ours_miss::cache_info()),
         ("ours_miss_buffered", ours_miss_buffered::cache_info()),
     ];
-    let mut ok = hit.computations == before.1 && hit.hits > 0;
+    let mut ok = hit.computations == before.1 && (hit.hits > 0 || !hits_ran);
     ok &= hit.backend_errors == 0 && hit.decode_errors == 0;
     let mut out = format!(
         "\n### Sanity (ours)\n\n\
@@ -339,9 +347,9 @@ fn sanity(before: (u64, u64)) -> (String, bool) {
 
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` does not: run tiny.
-    let full = std::env::args().any(|a| a == "--bench");
-    let rounds = env_usize("BENCH_ROUNDS", if full { 15 } else { 3 });
-    let ops = env_usize("BENCH_OPS", if full { 20_000 } else { 200 });
+    let size = Size::from_env();
+    let rounds = env_usize("BENCH_ROUNDS", size.pick(15, 5, 3));
+    let ops = env_usize("BENCH_OPS", size.pick(20_000, 5_000, 200));
     let tmp = TempDir::new("bench-disk");
     DIR.set(tmp.path().to_path_buf()).expect("set once");
     warm();
@@ -352,11 +360,29 @@ fn main() {
         "# Disk benchmarks ({cores} cores; files in {})",
         tmp.path().display()
     );
-    print!("{}", d1(rounds, ops));
-    print!("{}", misses(rounds, (ops / 100).max(2), &D2, true));
-    print!("{}", misses(rounds, (ops / 10).max(2), &D3, false));
-    let (report, ok) = sanity(before);
+    let mut records = Vec::new();
+    let mut run = |(text, record): (String, Record)| {
+        print!("{text}");
+        records.push(record);
+    };
+    if selected("D1") {
+        run(d1(rounds, ops));
+    }
+    if selected("D2") {
+        run(misses(rounds, (ops / 100).max(2), &D2, true));
+    }
+    if selected("D3") {
+        run(misses(rounds, (ops / 10).max(2), &D3, false));
+    }
+    let (report, ok) = sanity(before, selected("D1"));
     print!("{report}");
+    for mut r in records {
+        r.fact(
+            "sanity check (ours: hits were hits, misses misses, no backend error)",
+            ok,
+        );
+        r.write().expect("write the record");
+    }
     DISK.close().expect("close");
     DISK_BUFFERED.close().expect("close");
     black_box(&tmp);

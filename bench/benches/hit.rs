@@ -1,14 +1,29 @@
-//! Hit-path scenarios H1, H1b, H2 and A1 of `shared/perf.md`: our engine beside
-//! DashMap (the anchor), `cached`, moka, quick_cache and papaya, in one process.
+//! Hit-path scenarios H1, H1b, H2, H3 and A1 of `shared/perf.md`: our engine
+//! beside DashMap (the anchor), `cached`, moka, quick_cache and papaya, in one
+//! process.
 //!
-//! Run: `cargo bench -p cache-bench --bench hit` (env `BENCH_ROUNDS`, `BENCH_OPS`
-//! scale it down for a quick look).
+//! - **H1**: 1 thread, 10,000 warm keys read at random, TTL on.
+//! - **H1b**: the same without TTL.
+//! - **H2**: 2 threads (started on a barrier) on random keys; aggregate ns/op,
+//!   and ours' 2-thread cost against its own 1-thread cost measured in the same
+//!   process just before.
+//! - **H3**: 2 threads, every read on one hot key.
+//! - **A1**: async hits on a current-thread tokio runtime.
+//!
+//! Run: `cargo bench -p cache-bench --bench hit` (env `BENCH_ROUNDS`, default 15,
+//! and `BENCH_OPS`, default 1,000,000 reads per thread per round, scale it;
+//! `BENCH_QUICK=1` shrinks both; `BENCH_ONLY=H1,H3` runs a subset). Without
+//! `--bench` (`cargo test --benches`) it runs 3 rounds of 2,000. Each scenario
+//! writes its record (see `cache_bench::record`).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::hint::black_box;
 use std::time::Duration;
 
-use cache_bench::{Candidate, Measured, Plan, Target, measure, report};
+use cache_bench::{
+    Candidate, Measured, Plan, Record, Size, Target, Unit, env_usize, measure, report,
+    report_group, selected,
+};
 use cache_core::{Cache, MemKey, ttl_cache};
 use cached::proc_macro::{cached, concurrent_cached};
 
@@ -162,23 +177,26 @@ fn sync_candidates(p: &Peers, ttl: bool) -> Vec<Candidate<'_>> {
     c
 }
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 fn plan(threads: usize) -> Plan {
+    let size = Size::from_env();
     Plan {
         threads,
-        rounds: env_usize("BENCH_ROUNDS", 15),
-        ops: env_usize("BENCH_OPS", 1_000_000),
+        rounds: env_usize("BENCH_ROUNDS", size.pick(15, 5, 3)),
+        ops: env_usize("BENCH_OPS", size.pick(1_000_000, 200_000, 2_000)),
         keys: KEYS,
     }
 }
 
-fn h1(p: &Peers) -> (Measured, String) {
+/// Writes a scenario's record: every candidate with its ratios to `refs` (the
+/// anchor first, then the peers its targets name).
+fn record(id: &str, title: &str, plan: &Plan, m: &Measured, refs: &[&str], targets: &[Target]) {
+    let mut r = Record::new(id, title, "hit", Unit::NsPerOp, plan);
+    r.all(m, refs);
+    r.targets(targets);
+    r.write().expect("write the record");
+}
+
+fn h1(p: &Peers) -> String {
     let plan = plan(1);
     let mut c = sync_candidates(p, true);
     c.insert(
@@ -199,15 +217,16 @@ fn h1(p: &Peers) -> (Measured, String) {
         ),
         Target::faster_by(&m, "ours get_or_insert_with", "moka get", 9.0),
     ];
-    let r = report(
+    let title = "sync hit, 1 thread, TTL on";
+    record(
         "H1",
-        "sync hit, 1 thread, TTL on",
+        title,
         &plan,
         &m,
-        "DashMap get",
+        &["DashMap get", "cached #[cached(ttl_secs)]", "moka get"],
         &targets,
     );
-    (m, r)
+    report("H1", title, &plan, &m, "DashMap get", &targets)
 }
 
 fn h1b(p: &Peers) -> String {
@@ -218,17 +237,34 @@ fn h1b(p: &Peers) -> String {
         Target::at_most(&m, "ours MemKey get", "cached #[cached]", 1.3),
         Target::at_most(&m, "ours #[ttl_cache]", "cached #[cached]", 1.3),
     ];
-    report(
+    let title = "sync hit, 1 thread, no TTL";
+    record(
         "H1b",
-        "sync hit, 1 thread, no TTL",
+        title,
         &plan,
         &m,
-        "DashMap get",
+        &["DashMap get", "cached #[cached]"],
         &targets,
-    )
+    );
+    report("H1b", title, &plan, &m, "DashMap get", &targets)
 }
 
-fn h2(p: &Peers, one_thread: &Measured) -> String {
+const OURS_SYNC: [&str; 3] = [
+    "ours get_or_insert_with",
+    "ours MemKey get",
+    "ours #[ttl_cache]",
+];
+
+fn h2(p: &Peers) -> String {
+    // The 1-thread reference of the "2-thread cost ≤ 1-thread cost" target, measured
+    // here (not taken from H1) so that H2 alone in its own process has it.
+    let one_thread = measure(
+        &plan(1),
+        &sync_candidates(p, true)
+            .into_iter()
+            .filter(|c| OURS_SYNC.contains(&c.name))
+            .collect::<Vec<_>>(),
+    );
     let plan = plan(2);
     let m = measure(&plan, &sync_candidates(p, true));
     let mut targets = vec![
@@ -237,25 +273,53 @@ fn h2(p: &Peers, one_thread: &Measured) -> String {
         Target::faster_by(&m, "ours MemKey get", "cached #[cached]", 1.3),
         Target::faster_by(&m, "ours #[ttl_cache]", "cached #[cached]", 1.3),
     ];
-    for name in [
-        "ours get_or_insert_with",
-        "ours MemKey get",
-        "ours #[ttl_cache]",
-    ] {
-        targets.push(Target {
-            what: format!("{name}: 2-thread aggregate ns/op / 1-thread ns/op"),
-            measured: m.ns(name) / one_thread.ns(name),
-            limit: 1.0,
-        });
+    for name in OURS_SYNC {
+        targets.push(Target::new(
+            format!("{name}: 2-thread aggregate ns/op / 1-thread ns/op"),
+            m.ns(name) / one_thread.ns(name),
+            1.0,
+        ));
     }
-    report(
-        "H2",
-        "sync hit, 2 threads, random keys",
-        &plan,
-        &m,
-        "DashMap get",
-        &targets,
-    )
+    let title = "sync hit, 2 threads, random keys";
+    let mut r = Record::new("H2", title, "hit", Unit::NsPerOp, &plan);
+    r.all(&m, &["DashMap get", "cached #[cached]"]);
+    for name in OURS_SYNC {
+        r.candidate_fact(name, None, "1-thread ns/op", one_thread.ns(name));
+    }
+    r.targets(&targets);
+    r.write().expect("write the record");
+    report("H2", title, &plan, &m, "DashMap get", &targets)
+}
+
+fn h3(p: &Peers) -> String {
+    // Every thread reads key 0 (warm), the worst case for a lock or a shared
+    // counter per entry.
+    let plan = Plan { keys: 1, ..plan(2) };
+    let c = sync_candidates(p, true);
+    let m = measure(&plan, &c);
+    let mut targets = Vec::new();
+    for name in ["ours get_or_insert_with", "ours #[ttl_cache]"] {
+        targets.push(Target::faster_by(
+            &m,
+            name,
+            "cached #[concurrent_cached]",
+            3.0,
+        ));
+        targets.push(Target::faster_by(&m, name, "moka get", 10.0));
+    }
+    let names: Vec<&str> = m.names.clone();
+    let refs = ["DashMap get", "cached #[concurrent_cached]", "moka get"];
+    let title = "sync hit, 2 threads, one hot key";
+    let mut r = Record::new("H3", title, "hit", Unit::NsPerOp, &plan);
+    r.group(None, &m, &names, &refs);
+    r.targets(&targets);
+    r.write().expect("write the record");
+    let heading = format!(
+        "### H3: {title}\n\nthreads 2 (barrier start), {} rounds × {} ops/thread, \
+         every read on key 0; medians of aggregate ns/op",
+        plan.rounds, plan.ops
+    );
+    report_group(&heading, &m, &names, &refs, Unit::NsPerOp, &targets)
 }
 
 fn a1(p: &Peers) -> String {
@@ -359,14 +423,16 @@ fn a1(p: &Peers) -> String {
         Target::at_most(&m, "ours #[ttl_cache] async fn", "DashMap in async fn", 2.0),
         Target::faster_by(&m, "ours #[ttl_cache] async fn", "cached async", 4.0),
     ];
-    report(
+    let title = "async hit, current-thread tokio";
+    record(
         "A1",
-        "async hit, current-thread tokio",
+        title,
         &plan,
         &m,
-        "DashMap in async fn",
+        &["DashMap in async fn", "cached async", "moka::future get"],
         &targets,
-    )
+    );
+    report("A1", title, &plan, &m, "DashMap in async fn", &targets)
 }
 
 fn main() {
@@ -374,10 +440,20 @@ fn main() {
     let p = Peers::warm();
     let cores = std::thread::available_parallelism().map_or(1, usize::from);
     println!("# Hit-path benchmarks ({cores} cores)");
-    let (h1_measured, h1_report) = h1(&p);
-    print!("{h1_report}");
-    print!("{}", h1b(&p));
-    print!("{}", h2(&p, &h1_measured));
-    print!("{}", a1(&p));
+    if selected("H1") {
+        print!("{}", h1(&p));
+    }
+    if selected("H1b") {
+        print!("{}", h1b(&p));
+    }
+    if selected("H2") {
+        print!("{}", h2(&p));
+    }
+    if selected("H3") {
+        print!("{}", h3(&p));
+    }
+    if selected("A1") {
+        print!("{}", a1(&p));
+    }
     black_box(&p);
 }

@@ -6,8 +6,11 @@
 //!
 //! Run: `cargo bench -p cache-bench --bench redis` (about a minute). Env
 //! `BENCH_ROUNDS` (default 15) and `BENCH_OPS` (default 4000: calls per candidate
-//! per round in R1; R2 makes half as many, R3 16 times as many) scale it; without
-//! `--bench` (`cargo test --benches`) it runs 3 rounds of 100.
+//! per round in R1; R2 makes half as many, R3 16 times as many) scale it;
+//! `BENCH_QUICK=1` runs 5 rounds of 1000; `BENCH_ONLY=R1,R3` runs a subset
+//! (case-insensitive); without `--bench` (`cargo test --benches`) it runs 3
+//! rounds of 100. Each scenario writes its record (see `cache_bench::record`),
+//! once the sanity check below has run, with its verdict as a fact.
 //!
 //! Every value is an `Item { id: u64, name: String }` (serde-derived, name of 11
 //! bytes), so every candidate pays its decode: ours decodes its checked envelope
@@ -58,7 +61,8 @@ use std::sync::{Arc, LazyLock, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use cache_bench::{
-    Candidate, Measured, Plan, Target, TimedCandidate, Unit, measure, measure_timed, report_group,
+    Candidate, Measured, Plan, Record, Size, Target, TimedCandidate, Unit, env_usize, measure,
+    measure_timed, report_group, selected,
 };
 use cache_core::ttl_cache;
 use cache_redis::RedisBackend;
@@ -240,13 +244,6 @@ fn fresh() -> u64 {
 
 // ---- harness glue ---------------------------------------------------------------
 
-fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
 /// A current-thread loop over `keys` inside `rt`.
 fn seq<'a, F, Fut>(rt: &'a Runtime, op: F) -> impl Fn(&[u64]) -> u64 + Sync + 'a
 where
@@ -423,7 +420,7 @@ const R1_MT: [&str; 3] = [
     "cached AsyncRedisCache (mt)",
 ];
 
-fn r1(w: &World, rounds: usize, ops: usize) -> String {
+fn r1(w: &World, rounds: usize, ops: usize) -> (String, Record) {
     let plan = Plan {
         threads: 1,
         rounds,
@@ -481,19 +478,21 @@ fn r1(w: &World, rounds: usize, ops: usize) -> String {
         ),
     ];
     let m = measure(&plan, &c);
+    let title = "Redis hit, sequential, same runtime flavour";
     let mut out = format!(
-        "\n### R1: Redis hit, sequential, same runtime flavour\n\n\
+        "\n### R1: {title}\n\n\
          {rounds} rounds × {ops} hits per candidate over {KEYS} stored keys; medians; \
          all 9 candidates interleaved\n"
     );
+    let mut r = Record::new("R1", title, "redis", Unit::NsPerOp, &plan);
     for (heading, names) in [
         ("#### sync (blocking connections)", R1_SYNC),
         ("#### async, current-thread tokio runtime", R1_CT),
         ("#### async, multi-thread tokio runtime (2 workers)", R1_MT),
     ] {
-        out.push_str(&group(&m, heading, &names, 1.15));
+        out.push_str(&group(&m, heading, &names, 1.15, &mut r));
     }
-    out
+    (out, r)
 }
 
 const R4: [&str; 5] = [
@@ -504,7 +503,7 @@ const R4: [&str; 5] = [
     "ours in memory (no Redis), sync fn",
 ];
 
-fn r4(w: &World, rounds: usize, ops: usize) -> String {
+fn r4(w: &World, rounds: usize, ops: usize) -> (String, Record) {
     let plan = Plan {
         threads: 1,
         rounds,
@@ -541,35 +540,52 @@ fn r4(w: &World, rounds: usize, ops: usize) -> String {
     ];
     let m = measure(&plan, &c);
     let stats = w.csc_ct.get_cache_statistics();
+    let title = "local tier hit vs redis-rs client-side cache hit";
     let mut out = format!(
-        "\n### R4: local tier hit vs redis-rs client-side cache hit\n\n\
+        "\n### R4: {title}\n\n\
          {rounds} rounds × {ops} hits per candidate over {KEYS} keys; medians; \
          redis-rs cache statistics after the run: {stats:?}\n"
     );
+    let targets = [
+        Target::at_most(&m, R4[1], R4[0], 0.1),
+        Target::at_most(&m, R4[2], R4[0], 0.1),
+    ];
     out.push_str(&report_group(
         "#### current-thread tokio runtime (the sync row: no runtime)",
         &m,
         &R4,
         &[R4[0], R4[4]],
         Unit::NsPerOp,
-        &[
-            Target::at_most(&m, R4[1], R4[0], 0.1),
-            Target::at_most(&m, R4[2], R4[0], 0.1),
-        ],
+        &targets,
     ));
-    out
+    let mut r = Record::new("R4", title, "redis", Unit::NsPerOp, &plan);
+    r.group(None, &m, &R4, &[R4[0], R4[4]]);
+    r.targets(&targets);
+    r.fact(
+        "redis-rs client-side cache statistics",
+        format!("{stats:?}"),
+    );
+    (out, r)
 }
 
 /// A group of three (raw anchor, ours, cached): ratios to raw and to `cached`,
-/// and the target ours / raw ≤ `limit`.
-fn group(m: &Measured, heading: &str, names: &[&str; 3], limit: f64) -> String {
+/// and the target ours / raw ≤ `limit`; added to the record `r` too.
+fn group(m: &Measured, heading: &str, names: &[&str; 3], limit: f64, r: &mut Record) -> String {
+    let targets = [Target::at_most(m, names[1], names[0], limit)];
+    r.group(
+        Some(heading.trim_start_matches('#').trim()),
+        m,
+        names,
+        &[names[0], names[2]],
+    );
+    r.targets(&targets);
     report_group(
         heading,
         m,
         names,
         &[names[0], names[2]],
         Unit::NsPerOp,
-        &[Target::at_most(m, names[1], names[0], limit)],
+        &targets,
     )
 }
 
@@ -601,7 +617,7 @@ fn miss<'a>(
     })
 }
 
-fn r2(w: &World, rounds: usize, ops: usize) -> String {
+fn r2(w: &World, rounds: usize, ops: usize) -> (String, Record) {
     let plan = Plan {
         threads: 1,
         rounds,
@@ -686,25 +702,37 @@ fn r2(w: &World, rounds: usize, ops: usize) -> String {
         }),
     ];
     let m = measure_timed(&plan, &c);
+    let title = "Redis miss (GET nil → body → SET PX)";
     let mut out = format!(
-        "\n### R2: Redis miss (GET nil → body → SET PX)\n\n\
+        "\n### R2: {title}\n\n\
          {rounds} rounds × {ops} calls per candidate, a new key for every call; medians; \
          all 8 candidates interleaved\n"
     );
+    let mut r = Record::new("R2", title, "redis", Unit::NsPerOp, &plan)
+        .op("one call on a new key: GET → nil, body, SET PX");
     for (heading, names) in [
         ("#### sync (blocking connections)", R2_SYNC),
         ("#### async, current-thread tokio runtime", R2_CT),
     ] {
+        let targets = [Target::at_most(&m, names[1], names[0], 2.2)];
+        let refs = [names[0], names[2], names[3]];
+        r.group(
+            Some(heading.trim_start_matches('#').trim()),
+            &m,
+            &names,
+            &refs,
+        );
+        r.targets(&targets);
         out.push_str(&report_group(
             heading,
             &m,
             &names,
-            &[names[0], names[2], names[3]],
+            &refs,
             Unit::NsPerOp,
-            &[Target::at_most(&m, names[1], names[0], 2.2)],
+            &targets,
         ));
     }
-    out
+    (out, r)
 }
 
 const R3: [&str; 3] = [
@@ -713,7 +741,7 @@ const R3: [&str; 3] = [
     "cached AsyncRedisCache, 64 tasks",
 ];
 
-fn r3(w: &World, rounds: usize, ops: usize) -> String {
+fn r3(w: &World, rounds: usize, ops: usize) -> (String, Record) {
     let plan = Plan {
         threads: 1,
         rounds,
@@ -754,21 +782,35 @@ fn r3(w: &World, rounds: usize, ops: usize) -> String {
         }),
     ];
     let m = measure_timed(&plan, &c);
+    let title = format!("Redis hits, {TASKS} tokio tasks, one connection");
     let mut out = format!(
-        "\n### R3: Redis hits, {TASKS} tokio tasks, one connection\n\n\
+        "\n### R3: {title}\n\n\
          multi-thread runtime (2 workers); {rounds} rounds × {ops} hits per candidate \
          over {KEYS} stored keys, split over {TASKS} tasks started on a barrier; \
          medians of aggregate throughput\n"
     );
+    let targets = [Target::throughput_at_least(&m, R3[1], R3[0], 0.8)];
     out.push_str(&report_group(
         "#### async, multi-thread tokio runtime (2 workers)",
         &m,
         &R3,
         &[R3[0], R3[2]],
         Unit::OpsPerSec,
-        &[Target::throughput_at_least(&m, R3[1], R3[0], 0.8)],
+        &targets,
     ));
-    out
+    let mut r = Record::new(
+        "R3",
+        &title,
+        "redis",
+        Unit::OpsPerSec,
+        &Plan {
+            threads: TASKS,
+            ..plan
+        },
+    );
+    r.group(None, &m, &R3, &[R3[0], R3[2]]);
+    r.targets(&targets);
+    (out, r)
 }
 
 /// Checks ours: no body ran in the hit scenarios (every value came from Redis),
@@ -840,9 +882,9 @@ fn main() {
         return;
     }
     // `cargo bench` passes `--bench`; `cargo test --benches` does not: run tiny.
-    let full = std::env::args().any(|a| a == "--bench");
-    let rounds = env_usize("BENCH_ROUNDS", if full { 15 } else { 3 });
-    let ops = env_usize("BENCH_OPS", if full { 4000 } else { 100 });
+    let size = Size::from_env();
+    let rounds = env_usize("BENCH_ROUNDS", size.pick(15, 5, 3));
+    let ops = env_usize("BENCH_OPS", size.pick(4000, 1000, 100));
     let Some(server) = RedisServer::start() else {
         println!("# Redis benchmarks: SKIPPED (redis-server could not be started)");
         return;
@@ -862,23 +904,34 @@ fn main() {
         "# Redis benchmarks ({cores} cores; private redis-server on {}, no persistence)",
         server.url()
     );
-    // BENCH_ONLY=r1,r3 runs a subset (for profiling one scenario).
-    let only = std::env::var("BENCH_ONLY").unwrap_or_default();
-    let run = |name: &str| only.is_empty() || only.split(',').any(|o| o.trim() == name);
-    if run("r1") {
-        print!("{}", r1(&w, rounds, ops));
+    // BENCH_ONLY=r1,r3 runs a subset (one scenario per process for its peak RSS).
+    let all = ["R1", "R2", "R3", "R4"].iter().all(|id| selected(id));
+    let mut records = Vec::new();
+    let mut run = |(text, record): (String, Record)| {
+        print!("{text}");
+        records.push(record);
+    };
+    if selected("R1") {
+        run(r1(&w, rounds, ops));
     }
-    if run("r3") {
-        print!("{}", r3(&w, rounds, ops * 16));
+    if selected("R3") {
+        run(r3(&w, rounds, ops * 16));
     }
-    if run("r4") {
-        print!("{}", r4(&w, rounds, ops));
+    if selected("R4") {
+        run(r4(&w, rounds, ops));
     }
-    if run("r2") {
-        print!("{}", r2(&w, rounds, (ops / 2).max(1)));
+    if selected("R2") {
+        run(r2(&w, rounds, (ops / 2).max(1)));
     }
-    let (report, ok) = sanity(before, only.is_empty());
+    let (report, ok) = sanity(before, all);
     print!("{report}");
+    for mut r in records {
+        r.fact(
+            "sanity check (ours: hits were hits, misses misses, no backend error)",
+            ok,
+        );
+        r.write().expect("write the record");
+    }
     drop(w);
     server.kill();
     assert!(ok, "sanity check failed");

@@ -4,7 +4,17 @@
 //!
 //! Ratios, never absolute times, are the claims: the machines drift ±10–30 %, but
 //! candidates measured side by side in one run drift together.
+//!
+//! Every scenario also leaves a machine-readable [`Record`] (one JSON file per
+//! scenario id, see [`record`]); the `bench-report` binary merges them into
+//! `bench-results.json`, `BENCHMARKS.md` and `docs/bench-ratios.svg` (see
+//! [`summary`]).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+pub mod record;
+pub mod summary;
+
+pub use record::{CandidateRecord, PlanRecord, Record, Size, TargetRecord, env_usize, selected};
 
 use std::fmt::Write as _;
 use std::hint::black_box;
@@ -68,6 +78,8 @@ pub struct Measured {
     pub names: Vec<&'static str>,
     /// Median ns/op, same order.
     pub median_ns: Vec<f64>,
+    /// Every round's ns/op, same order (the spread behind each median).
+    pub samples: Vec<Vec<f64>>,
 }
 
 impl Measured {
@@ -103,42 +115,95 @@ pub fn keys(plan: &Plan, thread: usize) -> Vec<u64> {
 /// Runs every candidate `plan.rounds` times in shuffled order and returns medians.
 pub fn measure(plan: &Plan, candidates: &[Candidate<'_>]) -> Measured {
     let key_sets: Vec<Vec<u64>> = (0..plan.threads).map(|t| keys(plan, t)).collect();
+    measure_keys(plan, &key_sets, candidates)
+}
+
+/// [`measure`] over given key streams, one per thread (`plan.threads` of them,
+/// each `plan.ops` long), e.g. Zipf-distributed keys generated before timing.
+/// Every round replays the same keys.
+pub fn measure_keys(plan: &Plan, key_sets: &[Vec<u64>], candidates: &[Candidate<'_>]) -> Measured {
+    assert_eq!(key_sets.len(), plan.threads, "one key stream per thread");
+    measure_with(plan, candidates, |_, t| &key_sets[t][..])
+}
+
+/// [`measure`] over key streams that go on from round to round: thread `t`'s
+/// stream `streams[t]` holds at least `plan.rounds × plan.ops` keys, and round
+/// `r` of every candidate reads its segment `r` (`r × ops .. (r + 1) × ops`), so
+/// a cache never sees the same segment twice and every candidate sees the same
+/// segments in the same order. The untimed warm-up reads the start of segment 0.
+pub fn measure_streams(
+    plan: &Plan,
+    streams: &[Vec<u64>],
+    candidates: &[Candidate<'_>],
+) -> Measured {
+    assert_eq!(streams.len(), plan.threads, "one key stream per thread");
+    assert!(
+        streams.iter().all(|s| s.len() >= plan.rounds * plan.ops),
+        "every stream holds rounds × ops keys"
+    );
+    measure_with(plan, candidates, |round, t| {
+        &streams[t][round * plan.ops..(round + 1) * plan.ops]
+    })
+}
+
+/// The measuring loop: round `r`, thread `t` reads `keys(r, t)`.
+fn measure_with<'k>(
+    plan: &Plan,
+    candidates: &[Candidate<'_>],
+    keys: impl Fn(usize, usize) -> &'k [u64],
+) -> Measured {
     let mut samples: Vec<Vec<f64>> = vec![Vec::new(); candidates.len()];
     let mut rng = fastrand::Rng::with_seed(42);
     let mut order: Vec<usize> = (0..candidates.len()).collect();
     // One untimed warm-up pass (page faults, lazy initialization, branch predictors).
+    let first = keys(0, 0);
     for c in candidates {
-        black_box((c.run)(&key_sets[0][..plan.ops.min(10_000)]));
+        black_box((c.run)(&first[..plan.ops.min(10_000).min(first.len())]));
     }
-    for _ in 0..plan.rounds {
+    for round in 0..plan.rounds {
+        let key_sets: Vec<&[u64]> = (0..plan.threads).map(|t| keys(round, t)).collect();
         rng.shuffle(&mut order);
         for &i in &order {
             let elapsed = run_once(&candidates[i], &key_sets);
             samples[i].push(elapsed.as_nanos() as f64 / (plan.ops * plan.threads) as f64);
         }
     }
-    Measured {
-        names: candidates.iter().map(|c| c.name).collect(),
-        median_ns: samples.into_iter().map(median).collect(),
+    Measured::from_samples(candidates.iter().map(|c| c.name).collect(), samples)
+}
+
+impl Measured {
+    fn from_samples(names: Vec<&'static str>, samples: Vec<Vec<f64>>) -> Self {
+        Measured {
+            names,
+            median_ns: samples.iter().cloned().map(median).collect(),
+            samples,
+        }
     }
 }
 
-fn run_once(candidate: &Candidate<'_>, key_sets: &[Vec<u64>]) -> Duration {
+fn run_once(candidate: &Candidate<'_>, key_sets: &[&[u64]]) -> Duration {
     if key_sets.len() == 1 {
         let start = Instant::now();
-        black_box((candidate.run)(&key_sets[0]));
+        black_box((candidate.run)(key_sets[0]));
         return start.elapsed();
     }
-    let barrier = Barrier::new(key_sets.len());
+    run_threads(key_sets.len(), |t| (candidate.run)(key_sets[t]))
+}
+
+/// Runs `work(t)` on `threads` new threads (`t` in `0..threads`) that start
+/// together on a barrier; returns the wall time from the first thread's start to
+/// the last thread's end. Spawning stays outside the time.
+pub fn run_threads(threads: usize, work: impl Fn(usize) -> u64 + Sync) -> Duration {
+    let barrier = Barrier::new(threads);
     std::thread::scope(|s| {
-        let handles: Vec<_> = key_sets
-            .iter()
-            .map(|keys| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
                 let barrier = &barrier;
+                let work = &work;
                 s.spawn(move || {
                     barrier.wait();
                     let start = Instant::now();
-                    black_box((candidate.run)(keys));
+                    black_box(work(t));
                     (start, Instant::now())
                 })
             })
@@ -151,7 +216,63 @@ fn run_once(candidate: &Candidate<'_>, key_sets: &[Vec<u64>]) -> Duration {
     })
 }
 
-fn median(mut xs: Vec<f64>) -> f64 {
+/// What one burst of [`run_burst`] took.
+#[derive(Clone, Copy, Debug)]
+pub struct Burst {
+    /// From the first caller's start to the last caller's return.
+    pub wall: Duration,
+    /// The longest any one caller waited (its return minus its own start).
+    pub max_latency: Duration,
+}
+
+/// Runs `work(t)` once on each of `threads` new threads that start together;
+/// returns the burst's wall time and its longest single call.
+///
+/// The start is lock-free (an arrival count, then a flag the threads poll,
+/// yielding): a `std::sync::Barrier` hands its mutex from one woken thread to
+/// the next, which with 64 threads on 2 cores spreads the starts over about a
+/// millisecond, more than the 1 ms body the single-flight scenarios measure.
+/// A thread that has returned parks on a barrier until every other has too, so
+/// thread exits (stack unmapping) do not delay the callers still running.
+pub fn run_burst(threads: usize, work: impl Fn(usize) -> u64 + Sync) -> Burst {
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    let arrived = AtomicUsize::new(0);
+    let go = AtomicBool::new(false);
+    let done = Barrier::new(threads);
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..threads)
+            .map(|t| {
+                let (arrived, go, done, work) = (&arrived, &go, &done, &work);
+                s.spawn(move || {
+                    arrived.fetch_add(1, Ordering::AcqRel);
+                    while !go.load(Ordering::Acquire) {
+                        std::thread::yield_now();
+                    }
+                    let start = Instant::now();
+                    black_box(work(t));
+                    let end = Instant::now();
+                    done.wait();
+                    (start, end)
+                })
+            })
+            .collect();
+        while arrived.load(Ordering::Acquire) < threads {
+            std::thread::yield_now();
+        }
+        go.store(true, Ordering::Release);
+        let spans: Vec<(Instant, Instant)> =
+            handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let first = spans.iter().map(|s| s.0).min().unwrap();
+        let last = spans.iter().map(|s| s.1).max().unwrap();
+        Burst {
+            wall: last - first,
+            max_latency: spans.iter().map(|s| s.1 - s.0).max().unwrap(),
+        }
+    })
+}
+
+/// The median of `xs` (NaN when empty).
+pub fn median(mut xs: Vec<f64>) -> f64 {
     xs.sort_by(f64::total_cmp);
     let n = xs.len();
     if n == 0 {
@@ -166,8 +287,11 @@ fn median(mut xs: Vec<f64>) -> f64 {
 /// A target of `shared/perf.md`: `measured` must be at most `limit`.
 #[derive(Clone, Debug)]
 pub struct Target {
-    /// What is compared, e.g. "ours / DashMap get".
+    /// What is compared, e.g. "ours / DashMap get": stable from run to run (the
+    /// key of a note in `bench/notes.json`).
     pub what: String,
+    /// Measured details printed after `what` (empty for none).
+    pub detail: String,
     /// The measured ratio.
     pub measured: f64,
     /// The largest acceptable ratio.
@@ -175,10 +299,27 @@ pub struct Target {
 }
 
 impl Target {
+    /// A target on any measured quantity: `measured <= limit`.
+    pub fn new(what: impl Into<String>, measured: f64, limit: f64) -> Self {
+        Self {
+            what: what.into(),
+            detail: String::new(),
+            measured,
+            limit,
+        }
+    }
+
+    /// The same target, its description prefixed (e.g. with the group it is about).
+    pub fn prefixed(mut self, prefix: &str) -> Self {
+        self.what = format!("{prefix}{}", self.what);
+        self
+    }
+
     /// `ratio(a, b) <= limit`.
     pub fn at_most(m: &Measured, a: &str, b: &str, limit: f64) -> Self {
         Self {
             what: format!("{a} / {b}"),
+            detail: String::new(),
             measured: m.ratio(a, b),
             limit,
         }
@@ -188,6 +329,7 @@ impl Target {
     pub fn faster_by(m: &Measured, a: &str, b: &str, factor: f64) -> Self {
         Self {
             what: format!("{a} ≥ {factor}× faster than {b}"),
+            detail: String::new(),
             measured: m.ratio(a, b),
             limit: 1.0 / factor,
         }
@@ -267,20 +409,38 @@ pub fn measure_timed(plan: &Plan, candidates: &[TimedCandidate<'_>]) -> Measured
             samples[i].push(elapsed.as_nanos() as f64 / plan.ops.max(1) as f64);
         }
     }
-    Measured {
-        names: candidates.iter().map(|c| c.name).collect(),
-        median_ns: samples.into_iter().map(median).collect(),
-    }
+    Measured::from_samples(candidates.iter().map(|c| c.name).collect(), samples)
 }
 
 /// How [`report_group`] states each median.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum Unit {
     /// Nanoseconds per operation; ratio columns are cost ratios (below 1 is faster).
+    #[serde(rename = "ns/op")]
     NsPerOp,
     /// Operations per second (10⁹ / ns per operation); ratio columns are
     /// throughput ratios (above 1 is faster).
+    #[serde(rename = "ops/s")]
     OpsPerSec,
+}
+
+impl Unit {
+    /// The unit as written in tables: `ns/op` or `ops/s`.
+    pub fn label(self) -> &'static str {
+        match self {
+            Unit::NsPerOp => "ns/op",
+            Unit::OpsPerSec => "ops/s",
+        }
+    }
+
+    /// The ratio of `ns` to `reference_ns` in this unit's sense: a cost ratio
+    /// for ns/op, a throughput ratio (`reference_ns / ns`) for ops/s.
+    pub fn ratio(self, ns: f64, reference_ns: f64) -> f64 {
+        match self {
+            Unit::NsPerOp => ns / reference_ns,
+            Unit::OpsPerSec => reference_ns / ns,
+        }
+    }
 }
 
 impl Target {
@@ -288,10 +448,8 @@ impl Target {
     /// `ratio(a, b) <= 1 / fraction` in cost (the measured column is the cost ratio).
     pub fn throughput_at_least(m: &Measured, a: &str, b: &str, fraction: f64) -> Self {
         Self {
-            what: format!(
-                "ops/s of {a} ≥ {fraction} × ops/s of {b} (ns/op {a} / {b}; throughput ratio {:.3})",
-                m.ratio(b, a)
-            ),
+            what: format!("ops/s of {a} ≥ {fraction} × ops/s of {b}"),
+            detail: format!("ns/op {a} / {b}; throughput ratio {:.3}", m.ratio(b, a)),
             measured: m.ratio(a, b),
             limit: 1.0 / fraction,
         }
@@ -348,7 +506,7 @@ pub fn report_group(
 }
 
 /// Appends the table of targets (measured ratio, limit, met or not), if any.
-fn write_targets(out: &mut String, targets: &[Target]) {
+pub fn write_targets(out: &mut String, targets: &[Target]) {
     if targets.is_empty() {
         return;
     }
@@ -357,10 +515,15 @@ fn write_targets(out: &mut String, targets: &[Target]) {
         "\n| target | measured ratio | limit | met |\n|---|---:|---:|---|"
     );
     for t in targets {
+        let what = if t.detail.is_empty() {
+            t.what.clone()
+        } else {
+            format!("{} ({})", t.what, t.detail)
+        };
         let _ = writeln!(
             out,
             "| {} | {:.3} | ≤ {:.3} | {} |",
-            t.what,
+            what,
             t.measured,
             t.limit,
             if t.met() { "met" } else { "NOT met" }
