@@ -6,7 +6,6 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use cache_core::codec::{Codec, MessagePack, Serializer};
-use cache_core::hash::KEY_CONTEXT;
 use cache_core::{CacheInfo, Digest, PersistentHash, StorageKey};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
@@ -71,10 +70,7 @@ struct Counts {
 
 /// The key hasher of `namespace` and `version`, before the key itself.
 fn key_prefix(namespace: &str, version: u32) -> blake3::Hasher {
-    let mut hasher = blake3::Hasher::new_derive_key(KEY_CONTEXT);
-    namespace.persistent_hash(&mut hasher);
-    version.persistent_hash(&mut hasher);
-    hasher
+    cache_core::hash::storage_key_hasher(namespace, version)
 }
 
 fn bump(counter: &AtomicU64) {

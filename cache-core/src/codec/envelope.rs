@@ -138,13 +138,21 @@ pub enum EnvelopeError {
     MacMismatch,
 }
 
+/// The context key of [`CHECKSUM_CONTEXT`], derived once (deriving it costs
+/// about as much as checksumming a small value).
+static CHECKSUM_CONTEXT_KEY: std::sync::LazyLock<blake3::hazmat::ContextKey> =
+    std::sync::LazyLock::new(|| blake3::hazmat::hash_derive_key_context(CHECKSUM_CONTEXT));
+
 /// The 16-byte trailer over `covered` (header and payload).
 fn trailer(covered: &[u8], mac_key: Option<&[u8; 32]>) -> [u8; TRAILER_LEN] {
     let hash = match mac_key {
         Some(key) => blake3::keyed_hash(key, covered),
-        None => blake3::Hasher::new_derive_key(CHECKSUM_CONTEXT)
-            .update(covered)
-            .finalize(),
+        None => {
+            use blake3::hazmat::HasherExt;
+            blake3::Hasher::new_from_context_key(&CHECKSUM_CONTEXT_KEY)
+                .update(covered)
+                .finalize()
+        }
     };
     let mut out = [0u8; TRAILER_LEN];
     out.copy_from_slice(&hash.as_bytes()[..TRAILER_LEN]);

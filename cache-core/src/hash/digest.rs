@@ -1,8 +1,9 @@
 //! The persistent digest: blake3 in derive-key mode over a `PersistentHash` encoding.
 
 use std::fmt;
+use std::sync::LazyLock;
 
-use super::PersistentHash;
+use super::{HashSink, PersistentHash};
 
 /// The blake3 derive-key context of every persistent key. Part of the format:
 /// changing it changes every key stored in Redis or on disk.
@@ -36,10 +37,125 @@ impl fmt::Debug for Digest {
     }
 }
 
+/// The context key of [`KEY_CONTEXT`], derived once: deriving it is a whole
+/// blake3 hash of the context string, about as costly as hashing a small key.
+static KEY_CONTEXT_KEY: LazyLock<blake3::hazmat::ContextKey> =
+    LazyLock::new(|| blake3::hazmat::hash_derive_key_context(KEY_CONTEXT));
+
+/// A blake3 hasher in derive-key mode for [`KEY_CONTEXT`]: the same state as
+/// `blake3::Hasher::new_derive_key(KEY_CONTEXT)` (blake3's documented
+/// `hazmat::HasherExt::new_from_context_key`), without deriving it again.
+#[inline]
+pub(crate) fn key_hasher() -> blake3::Hasher {
+    use blake3::hazmat::HasherExt;
+    blake3::Hasher::new_from_context_key(&KEY_CONTEXT_KEY)
+}
+
+/// The hasher of a persistent storage key, before the key's own encoding: derive
+/// mode with [`KEY_CONTEXT`], then the cache's `namespace` (its identity) and
+/// `version`. Backends that keep `#[ttl_cache]` results (Redis, disk) key them
+/// with this hasher fed the arguments' encoding, so the same call has the same
+/// key in every backend, process and machine.
+pub fn storage_key_hasher(namespace: &str, version: u32) -> blake3::Hasher {
+    let mut hasher = key_hasher();
+    namespace.persistent_hash(&mut hasher);
+    version.persistent_hash(&mut hasher);
+    hasher
+}
+
 /// The persistent digest of `value`: blake3 (derive-key mode, [`KEY_CONTEXT`]) of
 /// its canonical encoding. Identical in every process, on every machine.
 pub fn persistent_digest<T: PersistentHash + ?Sized>(value: &T) -> Digest {
-    let mut hasher = blake3::Hasher::new_derive_key(KEY_CONTEXT);
-    value.persistent_hash(&mut hasher);
-    Digest(*hasher.finalize().as_bytes())
+    let mut sink = Buffered {
+        hasher: key_hasher(),
+        buf: [0; BUFFER],
+        len: 0,
+    };
+    value.persistent_hash(&mut sink);
+    sink.flush();
+    Digest(*sink.hasher.finalize().as_bytes())
+}
+
+/// Bytes gathered before they go to blake3: one block.
+const BUFFER: usize = 64;
+
+/// A sink that gathers an encoding's many small writes (a tag, a length, a
+/// word) into one block before blake3 sees them: each `update` call has a fixed
+/// cost that would otherwise dominate a small key.
+struct Buffered {
+    hasher: blake3::Hasher,
+    buf: [u8; BUFFER],
+    len: usize,
+}
+
+impl Buffered {
+    fn flush(&mut self) {
+        self.hasher.update(&self.buf[..self.len]);
+        self.len = 0;
+    }
+}
+
+impl HashSink for Buffered {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let end = self.len + bytes.len();
+        if let Some(dest) = self.buf.get_mut(self.len..end) {
+            dest.copy_from_slice(bytes);
+            self.len = end;
+            return;
+        }
+        self.flush();
+        if bytes.len() >= BUFFER {
+            self.hasher.update(bytes);
+        } else {
+            self.buf[..bytes.len()].copy_from_slice(bytes);
+            self.len = bytes.len();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_digest_is_blake3_derive_key_of_the_encoding() {
+        let long = "x".repeat(200);
+        let values: [&dyn Fn(&mut Vec<u8>) -> Digest; 4] = [
+            &|v| {
+                (1u64, 2u64).persistent_hash(v);
+                persistent_digest(&(1u64, 2u64))
+            },
+            &|v| {
+                long.persistent_hash(v);
+                persistent_digest(&long)
+            },
+            &|v| {
+                (vec![7u8; 63], "ab").persistent_hash(v);
+                persistent_digest(&(vec![7u8; 63], "ab"))
+            },
+            &|v| {
+                ().persistent_hash(v);
+                persistent_digest(&())
+            },
+        ];
+        for value in values {
+            let mut encoding = Vec::new();
+            let digest = value(&mut encoding);
+            let mut reference = blake3::Hasher::new_derive_key(KEY_CONTEXT);
+            reference.update(&encoding);
+            assert_eq!(digest.0, *reference.finalize().as_bytes());
+        }
+    }
+
+    #[test]
+    fn the_prepared_hasher_is_the_derive_key_hasher() {
+        for input in [&b""[..], b"abc", &[7u8; 1000]] {
+            let mut fresh = blake3::Hasher::new_derive_key(KEY_CONTEXT);
+            fresh.update(input);
+            let mut prepared = key_hasher();
+            prepared.update(input);
+            assert_eq!(fresh.finalize(), prepared.finalize());
+        }
+    }
 }

@@ -201,7 +201,7 @@ impl MemKeyBuilder {
     #[cold]
     #[inline(never)]
     fn spill(&mut self, bytes: &[u8]) {
-        let mut hasher = Box::new(blake3::Hasher::new_derive_key(super::KEY_CONTEXT));
+        let mut hasher = Box::new(super::key_hasher());
         if let Some((block, len)) = self.inline_bytes() {
             hasher.update(&block[1..1 + len]);
         }

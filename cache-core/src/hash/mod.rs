@@ -42,7 +42,8 @@ mod digest;
 mod impls;
 mod key;
 
-pub use digest::{Digest, KEY_CONTEXT, persistent_digest};
+pub(crate) use digest::key_hasher;
+pub use digest::{Digest, KEY_CONTEXT, persistent_digest, storage_key_hasher};
 pub(crate) use key::INLINE_KEY_CAP;
 pub use key::{MemKey, MemKeyBuilder};
 

@@ -14,7 +14,7 @@ use super::{AnyKey, CachedFn, Outcome, Place, SiteSpec, StorageBackend, StorageK
 use super::{BackendError, LocalTier, Lookup};
 use crate::codec::{Codec, MacKey, Serializer, schema_id_of};
 use crate::engine::{Config, Store};
-use crate::hash::{Digest, KEY_CONTEXT, MemKey, PersistentHash};
+use crate::hash::{Digest, MemKey, PersistentHash};
 use crate::stats::{CacheInfo, Counter, Stats};
 use std::any::TypeId;
 use std::sync::OnceLock;
@@ -72,10 +72,7 @@ fn derived_digest(identity: &str, version: u32, encoding: &[u8]) -> Digest {
 
 /// The blake3 hasher every persistent key of `identity`/`version` starts from.
 pub(super) fn digest_builder(identity: &str, version: u32) -> blake3::Hasher {
-    let mut hasher = blake3::Hasher::new_derive_key(KEY_CONTEXT);
-    identity.persistent_hash(&mut hasher);
-    version.persistent_hash(&mut hasher);
-    hasher
+    crate::hash::storage_key_hasher(identity, version)
 }
 
 /// The MAC key of one entry: `mac_key` keyed-hashed over the entry's storage
