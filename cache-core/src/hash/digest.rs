@@ -121,7 +121,8 @@ mod tests {
     #[test]
     fn the_digest_is_blake3_derive_key_of_the_encoding() {
         let long = "x".repeat(200);
-        let values: [&dyn Fn(&mut Vec<u8>) -> Digest; 4] = [
+        type Case<'a> = &'a dyn Fn(&mut Vec<u8>) -> Digest;
+        let values: [Case<'_>; 4] = [
             &|v| {
                 (1u64, 2u64).persistent_hash(v);
                 persistent_digest(&(1u64, 2u64))
