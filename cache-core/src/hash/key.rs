@@ -157,6 +157,13 @@ impl MemKeyBuilder {
         }
     }
 
+    /// How many encoding bytes were written so far, while they still fit inline
+    /// (`None` once the builder has spilled into blake3).
+    #[inline]
+    pub(crate) fn inline_len(&self) -> Option<usize> {
+        self.hasher.is_none().then_some(self.len)
+    }
+
     /// The encoding bytes written so far, while they still fit inline (`None`
     /// once the builder has spilled into blake3), as a block and a length.
     #[inline]

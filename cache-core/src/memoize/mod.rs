@@ -622,20 +622,30 @@ pub struct TieredKeyBuilder {
 impl HashSink for TieredKeyBuilder {
     #[inline]
     fn write(&mut self, bytes: &[u8]) {
-        if self.digest.is_none() {
-            match self.mem.inline_bytes() {
-                Some((block, len)) if len + bytes.len() > crate::hash::INLINE_KEY_CAP => {
-                    let mut hasher = storage::digest_builder(self.identity, self.version);
-                    hasher.update(block.get(1..1 + len).unwrap_or_default());
-                    self.digest = Some(Box::new(hasher));
-                }
-                _ => {}
-            }
+        if self.digest.is_none()
+            && self
+                .mem
+                .inline_len()
+                .is_some_and(|len| len + bytes.len() > crate::hash::INLINE_KEY_CAP)
+        {
+            self.spill();
         }
         if let Some(hasher) = &mut self.digest {
             hasher.update(bytes);
         }
         self.mem.write(bytes);
+    }
+}
+
+impl TieredKeyBuilder {
+    /// Starts the storage digest: the encoding no longer fits a memory key.
+    #[cold]
+    fn spill(&mut self) {
+        let mut hasher = storage::digest_builder(self.identity, self.version);
+        if let Some((block, len)) = self.mem.inline_bytes() {
+            hasher.update(block.get(1..1 + len).unwrap_or_default());
+        }
+        self.digest = Some(Box::new(hasher));
     }
 }
 
