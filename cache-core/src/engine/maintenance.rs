@@ -17,6 +17,14 @@ pub const SWEEP_INTERVAL: Duration = Duration::from_millis(250);
 /// quarter of the cache, so a full pass takes about four rounds).
 const MIN_STEP: usize = 4096;
 
+/// CLOCK items a round walks: a quarter of them, so every item is seen about
+/// once a second. Sized by the items, not by the live entries: under churn with
+/// a short TTL the items of expired entries outnumber the live ones, and a
+/// budget sized by the live entries would let them pile up without bound.
+fn round_budget(ring_items: usize) -> usize {
+    MIN_STEP.max(ring_items / 4)
+}
+
 trait Sweep: Send + Sync {
     fn sweep_round(&self);
 }
@@ -27,8 +35,7 @@ where
     V: Clone + Send + Sync + 'static,
 {
     fn sweep_round(&self) {
-        let stored = self.stored.load(std::sync::atomic::Ordering::Relaxed);
-        self.sweep_step(MIN_STEP.max(usize::try_from(stored).unwrap_or(0) / 4));
+        self.sweep_step(round_budget(self.ring_items()));
     }
 }
 
@@ -94,4 +101,39 @@ pub fn wait_for_sweep_rounds(rounds: u64, timeout: Duration) -> bool {
         .wait_timeout_while(registry, timeout, |r| r.rounds < target)
         .unwrap_or_else(|e| e.into_inner());
     registry.rounds >= target
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::Sweep;
+    use crate::clock::Clock;
+    use crate::engine::{Config, Store};
+
+    #[test]
+    fn rounds_drop_the_items_of_expired_entries_however_few_entries_live() {
+        let (clock, time) = Clock::mock();
+        let store = Store::<u64, u64>::new(Config {
+            ttl: Some(Duration::from_millis(1)),
+            max_entries: 1_000_000,
+            clock,
+        });
+        for k in 0..100_000 {
+            store.insert(k, k, Some(Duration::from_millis(1)));
+        }
+        time.advance(Duration::from_millis(2));
+        // The first round removes the expired entries (expiry heaps); their
+        // CLOCK items remain until rounds walk them.
+        store.sweep_round();
+        assert_eq!(store.len(), 0);
+        // Each round walks a quarter of the items (at least MIN_STEP): 100,000
+        // stale items are gone within a dozen rounds (3 s of background sweep).
+        // A budget sized by the live entries (none) walks MIN_STEP a round and
+        // leaves about half of them.
+        for _ in 0..11 {
+            store.sweep_round();
+        }
+        assert_eq!(store.ring_items(), 0, "stale CLOCK items left behind");
+    }
 }

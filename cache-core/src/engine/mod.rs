@@ -531,8 +531,13 @@ where
 
     /// Sweeps every ring once: removes every expired entry and every stale item.
     pub(crate) fn sweep_all(&self) -> usize {
-        let items: usize = self.rings.iter().map(Ring::len).sum();
-        self.sweep_step(items)
+        self.sweep_step(self.ring_items())
+    }
+
+    /// CLOCK items in every ring: one per entry, plus those of entries gone
+    /// since the sweep last walked them.
+    pub(crate) fn ring_items(&self) -> usize {
+        self.rings.iter().map(Ring::len).sum()
     }
 }
 
