@@ -26,10 +26,9 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic, missing_docs)]
 
 use std::future::Future;
-use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use cache_bench::{
     Plan, Record, Size, Target, TimedCandidate, Unit, env_usize, measure_timed, median,
@@ -38,6 +37,9 @@ use cache_bench::{
 use cache_core::{Cache, ttl_cache};
 use cached::proc_macro::cached;
 use tokio::runtime::Runtime;
+
+#[path = "common/fan_out.rs"]
+mod together;
 
 const BODY: Duration = Duration::from_millis(1);
 const TTL: Duration = Duration::from_secs(3600);
@@ -326,34 +328,16 @@ fn h5(size: Size) -> String {
     out
 }
 
-/// Spawns `TASKS` tasks on `rt` that wait on a barrier, then call `op(k)`; the time
+/// Spawns `tasks` tasks on `rt` that wait on a barrier, then call `op(k)`; the time
 /// runs from the barrier's release to the last task's end.
 fn fan_out<F, Fut>(rt: &Runtime, tasks: usize, k: u64, op: F) -> Duration
 where
     F: Fn(u64) -> Fut,
     Fut: Future<Output = u64> + Send + 'static,
 {
-    rt.block_on(async {
-        let barrier = Arc::new(tokio::sync::Barrier::new(tasks + 1));
-        let handles: Vec<_> = (0..tasks)
-            .map(|_| {
-                let work = op(k);
-                let barrier = Arc::clone(&barrier);
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    work.await
-                })
-            })
-            .collect();
-        barrier.wait().await;
-        let start = Instant::now();
-        for h in handles {
-            assert_eq!(h.await.expect("task"), k, "a task got another value");
-        }
-        let elapsed = start.elapsed();
-        black_box(k);
-        elapsed
-    })
+    let (elapsed, outputs) = together::fan_out(rt, (0..tasks).map(|_| op(k)).collect());
+    assert!(outputs.iter().all(|&v| v == k), "a task got another value");
+    elapsed
 }
 
 fn a2(size: Size) -> String {

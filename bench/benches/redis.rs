@@ -74,6 +74,8 @@ use tokio::runtime::Runtime;
 
 #[path = "common/item.rs"]
 mod item;
+#[path = "common/fan_out.rs"]
+mod together;
 use item::{Item, body, decode, encode, fold};
 
 /// Keys stored before the hit scenarios.
@@ -268,29 +270,13 @@ where
     F: Fn(Vec<u64>) -> Fut,
     Fut: Future<Output = u64> + Send + 'static,
 {
-    rt.block_on(async {
-        let barrier = Arc::new(tokio::sync::Barrier::new(TASKS + 1));
-        let n = keys.len();
-        let handles: Vec<_> = (0..TASKS)
-            .map(|i| {
-                let work = task(keys[i * n / TASKS..(i + 1) * n / TASKS].to_vec());
-                let barrier = Arc::clone(&barrier);
-                tokio::spawn(async move {
-                    barrier.wait().await;
-                    work.await
-                })
-            })
-            .collect();
-        barrier.wait().await;
-        let start = Instant::now();
-        let mut acc = 0u64;
-        for h in handles {
-            acc = acc.wrapping_add(h.await.expect("task"));
-        }
-        let elapsed = start.elapsed();
-        black_box(acc);
-        elapsed
-    })
+    let n = keys.len();
+    let works = (0..TASKS)
+        .map(|i| task(keys[i * n / TASKS..(i + 1) * n / TASKS].to_vec()))
+        .collect();
+    let (elapsed, outputs) = together::fan_out(rt, works);
+    black_box(outputs);
+    elapsed
 }
 
 struct World {

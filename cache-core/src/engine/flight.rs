@@ -34,23 +34,31 @@ enum State<V> {
     Abandoned,
 }
 
+/// A flight's state and whether anyone waits for it: a leader no one waited
+/// for settles without notifying (the common, uncontended miss).
+struct Inner<V> {
+    state: State<V>,
+    waited: bool,
+}
+
 /// One in-progress computation.
 pub(crate) struct Flight<V> {
-    /// The outcome, and whether anyone waits for it: a leader no one waited
-    /// for settles without notifying (the common, uncontended miss).
-    state: Mutex<(State<V>, bool)>,
+    state: Mutex<Inner<V>>,
     event: Event,
 }
 
 impl<V: Clone> Flight<V> {
     pub(crate) fn new() -> Arc<Self> {
         Arc::new(Self {
-            state: Mutex::new((State::Running, false)),
+            state: Mutex::new(Inner {
+                state: State::Running,
+                waited: false,
+            }),
             event: Event::new(),
         })
     }
 
-    fn state(&self) -> MutexGuard<'_, (State<V>, bool)> {
+    fn state(&self) -> MutexGuard<'_, Inner<V>> {
         // The lock is never held across user code, so poisoning cannot carry
         // meaning here; recover the guard.
         self.state.lock().unwrap_or_else(|e| e.into_inner())
@@ -58,10 +66,10 @@ impl<V: Clone> Flight<V> {
 
     fn settle(&self, next: State<V>) {
         let mut state = self.state();
-        if let State::Running = state.0 {
-            state.0 = next;
+        if let State::Running = state.state {
+            state.state = next;
         }
-        let waited = state.1;
+        let waited = state.waited;
         drop(state);
         // A waiter marks the flight (under this lock) before it sleeps, after it
         // made its listener: either it saw the outcome, or it is notified here.
@@ -84,9 +92,9 @@ impl<V: Clone> Flight<V> {
     /// waited for: the caller must have made its listener already).
     fn poll_state(&self) -> Option<Outcome<V>> {
         let mut state = self.state();
-        match &state.0 {
+        match &state.state {
             State::Running => {
-                state.1 = true;
+                state.waited = true;
                 None
             }
             State::Done(value) => Some(Outcome::Value(value.clone())),

@@ -140,18 +140,12 @@ impl MemKeyBuilder {
     pub fn finish(self) -> MemKey {
         match self.hasher {
             None => {
+                let mut words = self.words;
                 // `len` ≤ INLINE_CAP < 256.
-                let words = [
-                    self.words[0] | self.len as u64,
-                    self.words[1],
-                    self.words[2],
-                    self.words[3],
-                ];
-                let mut block = [0u8; BLOCK];
-                for (chunk, word) in block.chunks_exact_mut(8).zip(words) {
-                    chunk.copy_from_slice(&word.to_le_bytes());
+                words[0] |= self.len as u64;
+                MemKey {
+                    block: block_of(words),
                 }
-                MemKey { block }
             }
             Some(hasher) => finish_digest(&hasher),
         }
@@ -164,18 +158,12 @@ impl MemKeyBuilder {
         self.hasher.is_none().then_some(self.len)
     }
 
-    /// The encoding bytes written so far, while they still fit inline (`None`
-    /// once the builder has spilled into blake3), as a block and a length.
-    #[inline]
-    pub(crate) fn inline_bytes(&self) -> Option<([u8; BLOCK], usize)> {
-        if self.hasher.is_some() {
-            return None;
+    /// Feeds the encoding bytes written so far to `hasher`, unless the builder
+    /// has spilled into blake3 already (they are in its own hasher then).
+    pub(crate) fn feed_inline(&self, hasher: &mut blake3::Hasher) {
+        if self.hasher.is_none() {
+            hasher.update(&block_of(self.words)[1..1 + self.len]);
         }
-        let mut block = [0u8; BLOCK];
-        for (chunk, word) in block.chunks_exact_mut(8).zip(self.words) {
-            chunk.copy_from_slice(&word.to_le_bytes());
-        }
-        Some((block, self.len))
     }
 
     /// ORs the low `n` bytes of `value` (its other bytes are zero), `n` ≤ 8, at
@@ -209,12 +197,20 @@ impl MemKeyBuilder {
     #[inline(never)]
     fn spill(&mut self, bytes: &[u8]) {
         let mut hasher = Box::new(super::key_hasher());
-        if let Some((block, len)) = self.inline_bytes() {
-            hasher.update(&block[1..1 + len]);
-        }
+        self.feed_inline(&mut hasher);
         hasher.update(bytes);
         self.hasher = Some(hasher);
     }
+}
+
+/// The bytes of a key block from its little-endian words: four aligned stores.
+#[inline(always)]
+fn block_of(words: [u64; WORDS]) -> [u8; BLOCK] {
+    let mut block = [0u8; BLOCK];
+    for (chunk, word) in block.chunks_exact_mut(8).zip(words) {
+        chunk.copy_from_slice(&word.to_le_bytes());
+    }
+    block
 }
 
 #[cold]

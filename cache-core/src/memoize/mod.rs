@@ -318,7 +318,7 @@ impl CachedFn {
                     version: self.spec.version,
                 })
             }
-            Place::Storage(_) => AnyKeyBuilder::Digest(Box::new(storage::digest_builder(
+            Place::Storage(_) => AnyKeyBuilder::Digest(Box::new(crate::hash::storage_key_hasher(
                 self.spec.identity,
                 self.spec.version,
             ))),
@@ -641,10 +641,8 @@ impl TieredKeyBuilder {
     /// Starts the storage digest: the encoding no longer fits a memory key.
     #[cold]
     fn spill(&mut self) {
-        let mut hasher = storage::digest_builder(self.identity, self.version);
-        if let Some((block, len)) = self.mem.inline_bytes() {
-            hasher.update(block.get(1..1 + len).unwrap_or_default());
-        }
+        let mut hasher = crate::hash::storage_key_hasher(self.identity, self.version);
+        self.mem.feed_inline(&mut hasher);
         self.digest = Some(Box::new(hasher));
     }
 }

@@ -65,14 +65,9 @@ pub(super) struct Stored {
 /// The storage digest of a key whose encoding stayed inline: the same bytes
 /// the digest builder would have been given.
 fn derived_digest(identity: &str, version: u32, encoding: &[u8]) -> Digest {
-    let mut hasher = digest_builder(identity, version);
+    let mut hasher = crate::hash::storage_key_hasher(identity, version);
     hasher.update(encoding);
     Digest(*hasher.finalize().as_bytes())
-}
-
-/// The blake3 hasher every persistent key of `identity`/`version` starts from.
-pub(super) fn digest_builder(identity: &str, version: u32) -> blake3::Hasher {
-    crate::hash::storage_key_hasher(identity, version)
 }
 
 /// The MAC key of one entry: `mac_key` keyed-hashed over the entry's storage
