@@ -2,6 +2,7 @@
 //! deterministic and a bug makes a test fail instead of hang.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod figures;
 pub mod redis_server;
 
 use std::sync::{Condvar, Mutex};
