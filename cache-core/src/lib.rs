@@ -44,8 +44,8 @@ pub mod __private {
     pub use crate::hash::PersistentHash;
     pub use crate::memoize::CacheParameters;
     pub use crate::memoize::{
-        Always, AnyKey, AnyKeyBuilder, ArgSink, Backend, CachedFn, DEFAULT_TTL, IntoBackend,
-        IntoTtl, OkOnly, OkOrRefuse, Outcome, SiteSpec, SomeOnly,
+        Always, ArgSink, Backend, CachedFn, DEFAULT_TTL, IntoBackend, IntoTtl, OkOnly, OkOrRefuse,
+        Outcome, SiteKey, SiteKeyBuilder, SiteSpec, SomeOnly,
     };
     pub use crate::stats::CacheInfo;
     pub use ::core::option::Option::{None, Some};

@@ -1168,6 +1168,10 @@ impl StorageBackend for RedisBackend {
         })
     }
 
+    fn records_lookups(&self) -> bool {
+        self.inner.counters.is_some()
+    }
+
     fn record(&self, namespace: &str, outcome: Lookup) {
         let Some(state) = &self.inner.counters else {
             return;

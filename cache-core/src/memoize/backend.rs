@@ -159,6 +159,14 @@ pub trait StorageBackend: Send + Sync + 'static {
         let _ = (namespace, outcome);
     }
 
+    /// Whether [`record`](Self::record) does anything: asked once, when a
+    /// cached function first uses the backend, so that a backend without
+    /// counters costs no call per lookup. The default: `false`; a backend
+    /// that implements `record` must return `true`.
+    fn records_lookups(&self) -> bool {
+        false
+    }
+
     /// Fleet-wide single-flight (`single_flight = fleet`): tries to take the
     /// lease to compute `key`, across every process sharing the store.
     /// `Ok(Some(token))` when taken (hand the token to
@@ -333,6 +341,20 @@ impl TypedStore {
             any: Arc::clone(&store) as Arc<dyn Any + Send + Sync>,
             erased: store,
         }
+    }
+
+    /// The store, if it is of type `S`: one comparison with a constant, no call
+    /// through `dyn Any` (the hit path of every cached function runs this).
+    #[inline(always)]
+    pub(crate) fn get<S: Any>(&self) -> Option<&S> {
+        if self.type_id != TypeId::of::<S>() {
+            return None;
+        }
+        let ptr = Arc::as_ptr(&self.any).cast::<S>();
+        // SAFETY: `type_id` is the `TypeId` of the `S` in `any` (both set by
+        // `new` from one `Arc<S>`), so the data pointer is a valid `*const S`;
+        // the `Arc` in `self` keeps it alive for the returned borrow.
+        Some(unsafe { &*ptr })
     }
 }
 

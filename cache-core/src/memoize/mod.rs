@@ -102,6 +102,11 @@ pub struct SiteSpec {
 pub struct CachedFn {
     spec: SiteSpec,
     state: OnceLock<State>,
+    /// The in-memory store of the first value type used (the only one, except
+    /// for a method of a generic impl whose return type names the impl's
+    /// parameters). Kept here, not in the state, so that a hit finds it with
+    /// one load and one type comparison.
+    first: OnceLock<TypedStore>,
 }
 
 /// Settings evaluated on first use, and where the results live.
@@ -116,9 +121,6 @@ enum Place {
     Memory {
         backend: MemoryBackend,
         namespace: Arc<Namespace>,
-        /// The store of the first value type used: the only one, except for a
-        /// method of a generic impl whose return type names the impl's parameters.
-        first: OnceLock<TypedStore>,
     },
     Storage(Box<storage::Stored>),
 }
@@ -129,6 +131,7 @@ impl CachedFn {
         Self {
             spec,
             state: OnceLock::new(),
+            first: OnceLock::new(),
         }
     }
 
@@ -214,7 +217,6 @@ impl CachedFn {
                     let place = Place::Memory {
                         backend: memory,
                         namespace,
-                        first: OnceLock::new(),
                     };
                     (place, settings)
                 }
@@ -239,14 +241,9 @@ impl CachedFn {
         K: Eq + std::hash::Hash + Clone + Send + Sync + 'static,
         V: Clone + Send + Sync + 'static,
     {
-        // The hit path: the state and the first store are set; one type check.
-        if let Some(State {
-            place: Place::Memory { first, .. },
-            ..
-        }) = self.state.get()
-            && let Some(typed) = first.get()
-            && let Some(store) = typed.any.downcast_ref::<Store<K, V>>()
-        {
+        // The hit path: the first store is set (only ever for the in-memory
+        // backend) and of this type.
+        if let Some(store) = self.first.get().and_then(TypedStore::get::<Store<K, V>>) {
             return Some(StoreRef::First(store));
         }
         self.memory_store_slow()
@@ -262,12 +259,7 @@ impl CachedFn {
         V: Clone + Send + Sync + 'static,
     {
         let state = self.state();
-        let Place::Memory {
-            backend,
-            namespace,
-            first,
-        } = &state.place
-        else {
+        let Place::Memory { backend, namespace } = &state.place else {
             return None;
         };
         let make = || {
@@ -279,8 +271,8 @@ impl CachedFn {
                 })
             })
         };
-        let typed = first.get_or_init(make);
-        if let Some(store) = typed.any.downcast_ref::<Store<K, V>>() {
+        let typed = self.first.get_or_init(make);
+        if let Some(store) = typed.get::<Store<K, V>>() {
             // Borrowed: a hit touches no reference count.
             return Some(StoreRef::First(store));
         }
@@ -305,27 +297,21 @@ impl CachedFn {
         }
     }
 
-    /// A key builder for whichever backend this function uses.
+    /// A key builder for a function with a `backend` option: the in-memory
+    /// key, built in registers as [`mem_key`](Self::mem_key) builds it, and the
+    /// storage digest only if the encoding outgrows an inline key (otherwise
+    /// it is derived from the inline encoding on a storage call). Which of the
+    /// two a long key needs is decided then, off the usual path.
     #[doc(hidden)]
-    pub fn any_key(&self) -> ArgSink<AnyKeyBuilder> {
-        let sink = match &self.state().place {
-            Place::Memory { .. } => AnyKeyBuilder::Memory(MemKeyBuilder::new()),
-            Place::Storage(stored) if stored.has_local_tier() => {
-                AnyKeyBuilder::Tiered(TieredKeyBuilder {
-                    mem: MemKeyBuilder::new(),
-                    digest: None,
-                    identity: self.spec.identity,
-                    version: self.spec.version,
-                })
-            }
-            Place::Storage(_) => AnyKeyBuilder::Digest(Box::new(crate::hash::storage_key_hasher(
-                self.spec.identity,
-                self.spec.version,
-            ))),
-        };
+    #[inline(always)]
+    pub fn site_key(&self, typed: bool) -> ArgSink<SiteKeyBuilder<'_>> {
         ArgSink {
-            sink,
-            typed: self.spec.typed,
+            sink: SiteKeyBuilder {
+                site: self,
+                mem: MemKeyBuilder::new(),
+                spill: None,
+            },
+            typed,
         }
     }
 
@@ -590,86 +576,138 @@ impl ArgSink<MemKeyBuilder> {
     }
 }
 
-impl ArgSink<AnyKeyBuilder> {
+impl ArgSink<SiteKeyBuilder<'_>> {
     /// The finished key.
-    pub fn finish(self) -> AnyKey {
-        match self.sink {
-            AnyKeyBuilder::Memory(builder) => AnyKey::Memory(builder.finish()),
-            AnyKeyBuilder::Digest(hasher) => {
-                AnyKey::Digest(crate::Digest(*hasher.finalize().as_bytes()))
-            }
-            AnyKeyBuilder::Tiered(builder) => {
-                let digest = builder
-                    .digest
-                    .map(|hasher| crate::Digest(*hasher.finalize().as_bytes()));
-                AnyKey::Tiered(builder.mem.finish(), digest)
-            }
+    #[inline(always)]
+    pub fn finish(self) -> SiteKey {
+        let SiteKeyBuilder { mem, spill, .. } = self.sink;
+        match spill {
+            None => SiteKey {
+                mem: Some(mem.finish()),
+                digest: None,
+            },
+            Some(spill) => finish_spilled(mem, spill),
         }
     }
 }
 
-/// The key of a storage backend with a local tier: the in-memory key, and the
-/// storage digest only when it had to be computed alongside (an encoding too
-/// long to keep inline); otherwise the digest is derived on a local miss.
-#[doc(hidden)]
-pub struct TieredKeyBuilder {
-    mem: MemKeyBuilder,
-    digest: Option<Box<blake3::Hasher>>,
-    identity: &'static str,
-    version: u32,
+#[cold]
+fn finish_spilled(mem: MemKeyBuilder, spill: Spill) -> SiteKey {
+    SiteKey {
+        mem: spill.keep_mem.then(|| mem.finish()),
+        digest: spill
+            .digest
+            .map(|hasher| crate::Digest(*hasher.finalize().as_bytes())),
+    }
 }
 
-impl HashSink for TieredKeyBuilder {
-    #[inline]
-    fn write(&mut self, bytes: &[u8]) {
-        if self.digest.is_none()
+/// Builds the key of a function with a `backend` option (see
+/// [`CachedFn::site_key`]). Not for direct use.
+#[doc(hidden)]
+pub struct SiteKeyBuilder<'a> {
+    site: &'a CachedFn,
+    mem: MemKeyBuilder,
+    /// Set once the encoding no longer fits an inline key.
+    spill: Option<Spill>,
+}
+
+/// What a key that outgrew the inline form still needs.
+struct Spill {
+    /// The storage digest, for a storage backend.
+    digest: Option<Box<blake3::Hasher>>,
+    /// Whether the in-memory key is used (memory backend, or a local tier).
+    keep_mem: bool,
+}
+
+impl SiteKeyBuilder<'_> {
+    /// Whether `n` more bytes still fit the inline key.
+    #[inline(always)]
+    fn fits(&self, n: usize) -> bool {
+        self.spill.is_none()
             && self
                 .mem
                 .inline_len()
-                .is_some_and(|len| len + bytes.len() > crate::hash::INLINE_KEY_CAP)
-        {
-            self.spill();
-        }
-        if let Some(hasher) = &mut self.digest {
+                .is_some_and(|len| len + n <= crate::hash::INLINE_KEY_CAP)
+    }
+
+    /// Writes past the inline capacity: to the storage digest (started here
+    /// from the inline encoding) and to the memory key, as the site needs.
+    #[cold]
+    #[inline(never)]
+    fn write_spilled(&mut self, bytes: &[u8]) {
+        let spill = match &mut self.spill {
+            Some(spill) => spill,
+            None => {
+                let (digest, keep_mem) = match &self.site.state().place {
+                    Place::Memory { .. } => (false, true),
+                    Place::Storage(stored) => (true, stored.has_local_tier()),
+                };
+                let digest = digest.then(|| {
+                    let spec = &self.site.spec;
+                    let mut hasher = crate::hash::storage_key_hasher(spec.identity, spec.version);
+                    self.mem.feed_inline(&mut hasher);
+                    Box::new(hasher)
+                });
+                self.spill.insert(Spill { digest, keep_mem })
+            }
+        };
+        if let Some(hasher) = &mut spill.digest {
             hasher.update(bytes);
         }
-        self.mem.write(bytes);
-    }
-}
-
-impl TieredKeyBuilder {
-    /// Starts the storage digest: the encoding no longer fits a memory key.
-    #[cold]
-    fn spill(&mut self) {
-        let mut hasher = crate::hash::storage_key_hasher(self.identity, self.version);
-        self.mem.feed_inline(&mut hasher);
-        self.digest = Some(Box::new(hasher));
-    }
-}
-
-/// A key builder for either kind of backend. Not for direct use.
-#[doc(hidden)]
-pub enum AnyKeyBuilder {
-    Memory(MemKeyBuilder),
-    Digest(Box<blake3::Hasher>),
-    Tiered(TieredKeyBuilder),
-}
-
-impl HashSink for AnyKeyBuilder {
-    fn write(&mut self, bytes: &[u8]) {
-        match self {
-            Self::Memory(builder) => builder.write(bytes),
-            Self::Digest(hasher) => HashSink::write(&mut **hasher, bytes),
-            Self::Tiered(builder) => builder.write(bytes),
+        if spill.keep_mem {
+            self.mem.write(bytes);
         }
     }
 }
 
-/// A key for either kind of backend. Not for direct use.
+impl HashSink for SiteKeyBuilder<'_> {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        if self.fits(bytes.len()) {
+            self.mem.write(bytes);
+        } else {
+            self.write_spilled(bytes);
+        }
+    }
+
+    // Integers and lengths take the memory key's word path while they fit.
+
+    #[inline]
+    fn write_tag(&mut self, tag: u8) {
+        if self.fits(1) {
+            self.mem.write_tag(tag);
+        } else {
+            self.write_spilled(&[tag]);
+        }
+    }
+
+    #[inline]
+    fn write_u64(&mut self, value: u64) {
+        if self.fits(8) {
+            self.mem.write_u64(value);
+        } else {
+            self.write_spilled(&value.to_le_bytes());
+        }
+    }
+
+    #[inline]
+    fn write_tagged_word(&mut self, tag: u8, word: u64) {
+        if self.fits(9) {
+            self.mem.write_tagged_word(tag, word);
+        } else {
+            self.write_tag(tag);
+            self.write_u64(word);
+        }
+    }
+}
+
+/// The key of a function with a `backend` option. Not for direct use.
 #[doc(hidden)]
-pub enum AnyKey {
-    Memory(MemKey),
-    Digest(crate::Digest),
-    /// The in-memory key, and the storage digest when it was computed.
-    Tiered(MemKey, Option<crate::Digest>),
+pub struct SiteKey {
+    /// The in-memory key; `None` only for a long key on a storage backend
+    /// without a local tier, which has no use for it.
+    mem: Option<MemKey>,
+    /// The storage digest, when the encoding was too long to keep inline
+    /// (otherwise derived from the inline encoding).
+    digest: Option<crate::Digest>,
 }

@@ -10,13 +10,12 @@ use serde::de::DeserializeOwned;
 
 use super::backend::Namespace;
 use super::backend::TypedStore;
-use super::{AnyKey, CachedFn, Outcome, Place, SiteSpec, StorageBackend, StorageKey};
 use super::{BackendError, LocalTier, Lookup};
+use super::{CachedFn, Outcome, Place, SiteKey, SiteSpec, StorageBackend, StorageKey};
 use crate::codec::{Codec, MacKey, Serializer, schema_id_of};
 use crate::engine::{Config, Store};
 use crate::hash::{Digest, MemKey, PersistentHash};
 use crate::stats::{CacheInfo, Counter, Stats};
-use std::any::TypeId;
 use std::sync::OnceLock;
 
 /// A local store, borrowed (the first) or shared.
@@ -60,6 +59,8 @@ pub(super) struct Stored {
     local_first: OnceLock<TypedStore>,
     /// Whether the backend has a local tier (keys are built for it).
     tiered: bool,
+    /// Whether the backend wants every lookup's outcome (`record`).
+    records: bool,
 }
 
 /// The storage digest of a key whose encoding stayed inline: the same bytes
@@ -83,7 +84,9 @@ fn entry_mac_key(mac_key: &MacKey, key: &StorageKey<'_>) -> [u8; 32] {
 impl Stored {
     pub(super) fn new(backend: Arc<dyn StorageBackend>) -> Self {
         let tiered = backend.has_local_tier();
+        let records = backend.records_lookups();
         Self {
+            records,
             backend,
             stats: Stats::new(),
             flights: Namespace::new((Some(Duration::ZERO), FLIGHT_SLOTS)),
@@ -93,13 +96,41 @@ impl Stored {
         }
     }
 
+    /// Tells the backend a lookup's outcome, if it keeps counters.
+    #[inline]
+    fn record(&self, namespace: &str, outcome: Lookup) {
+        if self.records {
+            self.backend.record(namespace, outcome);
+        }
+    }
+
     /// Whether keys should be built for the local tier (in-memory key first).
     pub(super) fn has_local_tier(&self) -> bool {
         self.tiered
     }
 
     /// The local copies of values of type `V`, made on first use.
+    #[inline]
     fn local_store<V: Clone + Send + Sync + 'static>(
+        &self,
+        tier: LocalTier,
+    ) -> Option<LocalRef<'_, V>> {
+        // The hit path: the first store, of this type.
+        if let Some(store) = self
+            .local_first
+            .get()
+            .and_then(TypedStore::get::<Store<MemKey, (u64, V)>>)
+        {
+            return Some(LocalRef::First(store));
+        }
+        self.local_store_slow(tier)
+    }
+
+    /// [`local_store`](Self::local_store) on first use, or for a value type
+    /// other than the first.
+    #[cold]
+    #[inline(never)]
+    fn local_store_slow<V: Clone + Send + Sync + 'static>(
         &self,
         tier: LocalTier,
     ) -> Option<LocalRef<'_, V>> {
@@ -112,12 +143,12 @@ impl Stored {
                 })
             })
         };
-        let first = self.local_first.get_or_init(make);
-        if first.type_id == TypeId::of::<Store<MemKey, (u64, V)>>() {
-            return first
-                .any
-                .downcast_ref::<Store<MemKey, (u64, V)>>()
-                .map(LocalRef::First);
+        if let Some(store) = self
+            .local_first
+            .get_or_init(make)
+            .get::<Store<MemKey, (u64, V)>>()
+        {
+            return Some(LocalRef::First(store));
         }
         make()
             .any
@@ -148,7 +179,7 @@ impl Stored {
             && let Some(value) = self.local_get::<V>(key, tier)
         {
             self.stats.bump(Counter::Hits);
-            self.backend.record(identity, Lookup::Hit);
+            self.record(identity, Lookup::Hit);
             return Ok(value);
         }
         Err(tier)
@@ -161,11 +192,10 @@ impl Stored {
     fn local_put<V: Clone + Send + Sync + 'static>(
         &self,
         key: MemKey,
-        tier: Option<LocalTier>,
+        tier: LocalTier,
         ttl: Option<Duration>,
         value: &V,
     ) {
-        let Some(tier) = tier else { return };
         let ttl = ttl.map_or(tier.ttl, |ttl| ttl.min(tier.ttl));
         if let (false, Some(store)) = (ttl.is_zero(), self.local_store::<V>(tier)) {
             store.insert(key, (tier.generation, value.clone()), Some(ttl));
@@ -284,11 +314,11 @@ impl Stored {
         let read = self.refuse::<M, R>(self.backend.get(key))?;
         if let Some(value) = self.decode(&codec, read) {
             self.stats.bump(Counter::Hits);
-            self.backend.record(key.namespace, Lookup::Hit);
+            self.record(key.namespace, Lookup::Hit);
             return Ok(value);
         }
         self.stats.bump(Counter::Misses);
-        self.backend.record(key.namespace, Lookup::Miss);
+        self.record(key.namespace, Lookup::Miss);
         let lease = if fleet {
             match self.lead_fleet(&codec, key) {
                 Led::Found(value) => return Ok(value),
@@ -398,11 +428,11 @@ impl Stored {
         let read = self.refuse::<M, R>(self.backend.get_async(key).await)?;
         if let Some(value) = self.decode(&codec, read) {
             self.stats.bump(Counter::Hits);
-            self.backend.record(key.namespace, Lookup::Hit);
+            self.record(key.namespace, Lookup::Hit);
             return Ok(value);
         }
         self.stats.bump(Counter::Misses);
-        self.backend.record(key.namespace, Lookup::Miss);
+        self.record(key.namespace, Lookup::Miss);
         let lease = if fleet {
             match self.lead_fleet_async(&codec, key).await {
                 Led::Found(value) => return Ok(value),
@@ -438,41 +468,46 @@ impl CachedFn {
 
     /// Runs a sync body through whichever backend this function uses.
     #[doc(hidden)]
-    pub fn stored<M, S, R>(&self, key: AnyKey, body: impl FnOnce() -> R) -> R
+    pub fn stored<M, S, R>(&self, key: SiteKey, body: impl FnOnce() -> R) -> R
     where
         M: Outcome<R>,
         M::Stored: Serialize + DeserializeOwned,
         S: Serializer + Default,
     {
         let state = self.state();
-        match (key, &state.place) {
-            (AnyKey::Memory(key), Place::Memory { .. }) => self.memo::<M, R>(key, body),
-            (AnyKey::Digest(digest), Place::Storage(stored)) => self
-                .through_storage::<M, S, R>(stored, state.ttl, digest, body)
-                .map_or_else(|unstored| unstored, M::join),
-            (AnyKey::Tiered(mem, digest), Place::Storage(stored)) => {
-                let tier = match stored.local_lookup::<M::Stored>(&mem, self.spec.identity) {
+        let stored = match (&state.place, key.mem) {
+            (Place::Memory { .. }, Some(mem)) => return self.memo::<M, R>(mem, body),
+            (Place::Storage(stored), _) => stored,
+            // A key is built for the place it is used with.
+            (Place::Memory { .. }, None) => return body(),
+        };
+        // The local tier first: its hit derives no digest.
+        let tier = match key.mem {
+            Some(mem) if stored.has_local_tier() => {
+                match stored.local_lookup::<M::Stored>(&mem, self.spec.identity) {
                     Ok(value) => return M::join(value),
-                    Err(tier) => tier,
-                };
-                let digest = self.tiered_digest(&mem, digest);
-                let result = self.through_storage::<M, S, R>(stored, state.ttl, digest, body);
-                if let Ok(value) = &result {
-                    stored.local_put(mem, tier, state.ttl, value);
+                    Err(tier) => tier.map(|tier| (mem, tier)),
                 }
-                result.map_or_else(|unstored| unstored, M::join)
             }
-            // A key is built from the same state it is used with.
-            _ => body(),
+            _ => None,
+        };
+        let Some(digest) = self.storage_digest(&key) else {
+            return body();
+        };
+        let result = self.through_storage::<M, S, R>(stored, state.ttl, digest, body);
+        if let (Ok(value), Some((mem, tier))) = (&result, tier) {
+            stored.local_put(mem, tier, state.ttl, value);
         }
+        result.map_or_else(|unstored| unstored, M::join)
     }
 
-    /// The storage digest of a tiered key: computed alongside when the
-    /// encoding spilled, otherwise derived from the inline encoding (the same
-    /// bytes an untiered function hashes, so both share stored entries).
-    fn tiered_digest(&self, mem: &MemKey, digest: Option<Digest>) -> Digest {
-        digest.unwrap_or_else(|| {
-            derived_digest(self.spec.identity, self.spec.version, mem.as_bytes())
+    /// The storage digest of a key: computed alongside when the encoding
+    /// spilled, otherwise derived from the inline encoding (so a function
+    /// with a local tier and one without share stored entries).
+    fn storage_digest(&self, key: &SiteKey) -> Option<Digest> {
+        key.digest.or_else(|| {
+            key.mem
+                .map(|mem| derived_digest(self.spec.identity, self.spec.version, mem.as_bytes()))
         })
     }
 
@@ -507,7 +542,7 @@ impl CachedFn {
                 if !led {
                     // Waited for another caller's computation.
                     stored.stats.bump(Counter::Misses);
-                    stored.backend.record(key.namespace, Lookup::Miss);
+                    stored.record(key.namespace, Lookup::Miss);
                 }
                 result
             }
@@ -517,7 +552,7 @@ impl CachedFn {
 
     /// Runs an async body through whichever backend this function uses.
     #[doc(hidden)]
-    pub async fn stored_async<M, S, R, F>(&self, key: AnyKey, body: F) -> R
+    pub async fn stored_async<M, S, R, F>(&self, key: SiteKey, body: F) -> R
     where
         M: Outcome<R>,
         M::Stored: Serialize + DeserializeOwned,
@@ -525,30 +560,33 @@ impl CachedFn {
         F: Future<Output = R>,
     {
         let state = self.state();
-        match (key, &state.place) {
-            (AnyKey::Memory(key), Place::Memory { .. }) => {
-                self.memo_async::<M, R, F>(key, body).await
+        let stored = match (&state.place, key.mem) {
+            (Place::Memory { .. }, Some(mem)) => {
+                return self.memo_async::<M, R, F>(mem, body).await;
             }
-            (AnyKey::Digest(digest), Place::Storage(stored)) => self
-                .through_storage_async::<M, S, R, F>(stored, state.ttl, digest, body)
-                .await
-                .map_or_else(|unstored| unstored, M::join),
-            (AnyKey::Tiered(mem, digest), Place::Storage(stored)) => {
-                let tier = match stored.local_lookup::<M::Stored>(&mem, self.spec.identity) {
+            (Place::Storage(stored), _) => stored,
+            (Place::Memory { .. }, None) => return body.await,
+        };
+        // The local tier first: its hit derives no digest.
+        let tier = match key.mem {
+            Some(mem) if stored.has_local_tier() => {
+                match stored.local_lookup::<M::Stored>(&mem, self.spec.identity) {
                     Ok(value) => return M::join(value),
-                    Err(tier) => tier,
-                };
-                let digest = self.tiered_digest(&mem, digest);
-                let result = self
-                    .through_storage_async::<M, S, R, F>(stored, state.ttl, digest, body)
-                    .await;
-                if let Ok(value) = &result {
-                    stored.local_put(mem, tier, state.ttl, value);
+                    Err(tier) => tier.map(|tier| (mem, tier)),
                 }
-                result.map_or_else(|unstored| unstored, M::join)
             }
-            _ => body.await,
+            _ => None,
+        };
+        let Some(digest) = self.storage_digest(&key) else {
+            return body.await;
+        };
+        let result = self
+            .through_storage_async::<M, S, R, F>(stored, state.ttl, digest, body)
+            .await;
+        if let (Ok(value), Some((mem, tier))) = (&result, tier) {
+            stored.local_put(mem, tier, state.ttl, value);
         }
+        result.map_or_else(|unstored| unstored, M::join)
     }
 
     /// The async form of [`through_storage`](Self::through_storage).
@@ -583,7 +621,7 @@ impl CachedFn {
                     .await;
                 if !led.load(std::sync::atomic::Ordering::Relaxed) {
                     stored.stats.bump(Counter::Misses);
-                    stored.backend.record(key.namespace, Lookup::Miss);
+                    stored.record(key.namespace, Lookup::Miss);
                 }
                 result
             }

@@ -50,7 +50,8 @@ pub(super) fn expand(function: Function, args: &Args) -> TokenStream {
                 .serializer
                 .as_ref()
                 .map_or_else(|| quote!(#private::MessagePack), |path| quote!(#path));
-            (quote!(any_key()), Some(serializer))
+            let typed = args.typed;
+            (quote!(site_key(#typed)), Some(serializer))
         }
     };
     let outcome = match (function.returns, args.cache_none) {
