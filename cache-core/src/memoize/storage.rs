@@ -158,6 +158,7 @@ impl Stored {
     }
 
     /// A local copy of `key` kept under `tier`'s generation.
+    #[inline]
     fn local_get<V: Clone + Send + Sync + 'static>(
         &self,
         key: &MemKey,
@@ -169,6 +170,7 @@ impl Stored {
 
     /// A local hit, counted; otherwise the tier to fill after the storage
     /// call (`None`: no copies may be kept now).
+    #[inline]
     fn local_lookup<V: Clone + Send + Sync + 'static>(
         &self,
         key: &MemKey,
@@ -466,9 +468,54 @@ impl CachedFn {
         }
     }
 
-    /// Runs a sync body through whichever backend this function uses.
+    /// Runs a sync body through whichever backend this function uses. A hit
+    /// of the local tier is served here, inline; everything else out of line.
     #[doc(hidden)]
+    #[inline(always)]
     pub fn stored<M, S, R>(&self, key: SiteKey, body: impl FnOnce() -> R) -> R
+    where
+        M: Outcome<R>,
+        M::Stored: Serialize + DeserializeOwned,
+        S: Serializer + Default,
+    {
+        let looked_up = match self.local_hit::<M::Stored>(&key) {
+            Some(Ok(value)) => return M::join(value),
+            Some(Err(tier)) => Some(tier),
+            None => None,
+        };
+        self.stored_slow::<M, S, R>(key, looked_up, body)
+    }
+
+    /// The local tier's lookup, when the function is set up and its backend
+    /// has one: `Ok` a counted hit, `Err` the tier to fill after the storage
+    /// call. `None`: not looked up.
+    #[inline(always)]
+    #[allow(clippy::type_complexity)]
+    fn local_hit<V: Clone + Send + Sync + 'static>(
+        &self,
+        key: &SiteKey,
+    ) -> Option<Result<V, Option<LocalTier>>> {
+        if let Some(super::State {
+            place: Place::Storage(stored),
+            ..
+        }) = self.state.get()
+            && stored.has_local_tier()
+            && let Some(mem) = &key.mem
+        {
+            return Some(stored.local_lookup::<V>(mem, self.spec.identity));
+        }
+        None
+    }
+
+    /// [`stored`](Self::stored) past the local tier's hit. `looked_up`: the
+    /// tier the caller's local lookup missed in, if it looked.
+    #[inline(never)]
+    fn stored_slow<M, S, R>(
+        &self,
+        key: SiteKey,
+        looked_up: Option<Option<LocalTier>>,
+        body: impl FnOnce() -> R,
+    ) -> R
     where
         M: Outcome<R>,
         M::Stored: Serialize + DeserializeOwned,
@@ -481,15 +528,9 @@ impl CachedFn {
             // A key is built for the place it is used with.
             (Place::Memory { .. }, None) => return body(),
         };
-        // The local tier first: its hit derives no digest.
-        let tier = match key.mem {
-            Some(mem) if stored.has_local_tier() => {
-                match stored.local_lookup::<M::Stored>(&mem, self.spec.identity) {
-                    Ok(value) => return M::join(value),
-                    Err(tier) => tier.map(|tier| (mem, tier)),
-                }
-            }
-            _ => None,
+        let tier = match self.local_miss::<M::Stored>(stored, &key, looked_up) {
+            Ok(value) => return M::join(value),
+            Err(tier) => tier,
         };
         let Some(digest) = self.storage_digest(&key) else {
             return body();
@@ -499,6 +540,29 @@ impl CachedFn {
             stored.local_put(mem, tier, state.ttl, value);
         }
         result.map_or_else(|unstored| unstored, M::join)
+    }
+
+    /// The local tier's lookup unless the caller made it (`looked_up`): a
+    /// hit, or the key and tier to fill after the storage call (`None`: no
+    /// copy may be kept). The lookup comes first: its hit derives no digest.
+    #[allow(clippy::type_complexity)]
+    fn local_miss<V: Clone + Send + Sync + 'static>(
+        &self,
+        stored: &Stored,
+        key: &SiteKey,
+        looked_up: Option<Option<LocalTier>>,
+    ) -> Result<V, Option<(MemKey, LocalTier)>> {
+        let Some(mem) = key.mem.filter(|_| stored.has_local_tier()) else {
+            return Err(None);
+        };
+        let tier = match looked_up {
+            Some(tier) => tier,
+            None => match stored.local_lookup::<V>(&mem, self.spec.identity) {
+                Ok(value) => return Ok(value),
+                Err(tier) => tier,
+            },
+        };
+        Err(tier.map(|tier| (mem, tier)))
     }
 
     /// The storage digest of a key: computed alongside when the encoding
@@ -550,9 +614,37 @@ impl CachedFn {
         }
     }
 
-    /// Runs an async body through whichever backend this function uses.
+    /// Runs an async body through whichever backend this function uses. As
+    /// for [`memo_async`](Self::memo_async), the local tier is looked up when
+    /// the call is made: its hit only moves the value into a ready future.
     #[doc(hidden)]
-    pub async fn stored_async<M, S, R, F>(&self, key: SiteKey, body: F) -> R
+    #[inline(always)]
+    pub fn stored_async<M, S, R, F>(&self, key: SiteKey, body: F) -> impl Future<Output = R>
+    where
+        M: Outcome<R>,
+        M::Stored: Serialize + DeserializeOwned,
+        S: Serializer + Default,
+        F: Future<Output = R>,
+    {
+        let local = self.local_hit::<M::Stored>(&key);
+        async move {
+            let looked_up = match local {
+                Some(Ok(value)) => return M::join(value),
+                Some(Err(tier)) => Some(tier),
+                None => None,
+            };
+            self.stored_slow_async::<M, S, R, F>(key, looked_up, body)
+                .await
+        }
+    }
+
+    /// The async form of [`stored_slow`](Self::stored_slow).
+    async fn stored_slow_async<M, S, R, F>(
+        &self,
+        key: SiteKey,
+        looked_up: Option<Option<LocalTier>>,
+        body: F,
+    ) -> R
     where
         M: Outcome<R>,
         M::Stored: Serialize + DeserializeOwned,
@@ -567,15 +659,9 @@ impl CachedFn {
             (Place::Storage(stored), _) => stored,
             (Place::Memory { .. }, None) => return body.await,
         };
-        // The local tier first: its hit derives no digest.
-        let tier = match key.mem {
-            Some(mem) if stored.has_local_tier() => {
-                match stored.local_lookup::<M::Stored>(&mem, self.spec.identity) {
-                    Ok(value) => return M::join(value),
-                    Err(tier) => tier.map(|tier| (mem, tier)),
-                }
-            }
-            _ => None,
+        let tier = match self.local_miss::<M::Stored>(stored, &key, looked_up) {
+            Ok(value) => return M::join(value),
+            Err(tier) => tier,
         };
         let Some(digest) = self.storage_digest(&key) else {
             return body.await;
