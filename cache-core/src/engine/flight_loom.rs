@@ -21,7 +21,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::future::Future;
-use std::pin::pin;
+use std::pin::{Pin, pin};
 use std::task::{Context, Poll, Waker};
 
 use loom::future::block_on;
@@ -64,15 +64,18 @@ fn value(outcome: Outcome<u32>) -> Option<u32> {
     }
 }
 
-/// Polls `future` once and drops it: a caller cancelled mid-wait (a timeout,
-/// a `select!` branch not taken).
-fn poll_once<F: Future>(future: F) -> Option<F::Output> {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    match future.as_mut().poll(&mut cx) {
+/// Polls `future` once, with a waker that does nothing.
+fn poll<F: Future>(future: Pin<&mut F>) -> Option<F::Output> {
+    match future.poll(&mut Context::from_waker(Waker::noop())) {
         Poll::Ready(output) => Some(output),
         Poll::Pending => None,
     }
+}
+
+/// Polls `future` once and drops it: a caller cancelled mid-wait (a timeout,
+/// a `select!` branch not taken).
+fn poll_once<F: Future>(future: F) -> Option<F::Output> {
+    poll(pin!(future))
 }
 
 /// Spawns a thread that waits (blocking) on `flight`.
@@ -349,9 +352,34 @@ fn loom_sync_and_async_callers_share_one_body() {
     });
 }
 
-/// An async caller is polled once and dropped: as the leader (its body never
-/// finishes) its guard abandons the flight, as a waiter it just leaves. Either
-/// way the other caller gets a value and it is stored.
+/// An async leader's future is dropped mid-body while a sync caller waits on
+/// its flight, or is about to: the guard abandons, the waiter (or a late
+/// caller) leads again, and an async caller after the drop gets that value.
+#[test]
+fn loom_dropped_leader_future_hands_over() {
+    check(|| {
+        let map = Map::new(false);
+        let body = async {
+            map.bodies.fetch_add(1, Ordering::SeqCst);
+            std::future::pending::<Result<u32, Failed>>().await
+        };
+        let mut leader = Box::pin(map.load_async(body));
+        assert!(poll(leader.as_mut()).is_none(), "first caller leads");
+        let waiter = {
+            let map = Arc::clone(&map);
+            thread::spawn(move || map.load(|| map.body()))
+        };
+        drop(leader);
+        assert_eq!(block_on(map.load_async(async { map.body() })), Ok(42));
+        assert_eq!(waiter.join().unwrap(), Ok(42));
+        assert_eq!(map.bodies.load(Ordering::SeqCst), 2);
+        assert_eq!(map.stored(), Some(42));
+    });
+}
+
+/// An async caller is polled once and dropped, whichever role it got: as the
+/// leader (its body never finishes) its guard abandons the flight, as a waiter
+/// it just leaves. Either way the other caller gets a value and it is stored.
 #[test]
 fn loom_cancelled_async_caller_hands_over() {
     check(|| {
