@@ -14,12 +14,13 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-// std's in the engine; loom's when `flight_loom` compiles this file again for
-// the model check (see `sync`).
-use super::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use event_listener::{Event, Listener};
+
+// std's in the engine; loom's when `flight_loom` compiles this file again for
+// the model check (see `sync`).
+use super::sync::{Arc, Mutex, MutexGuard};
 
 /// The outcome a waiter sees.
 pub(crate) enum Outcome<V> {
