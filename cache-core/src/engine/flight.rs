@@ -14,10 +14,13 @@
 use std::cell::RefCell;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{Context, Poll};
 
 use event_listener::{Event, Listener};
+
+// std's in the engine; loom's when `flight_loom` compiles this file again for
+// the model check (see `sync`).
+use super::sync::{Arc, Mutex, MutexGuard};
 
 /// The outcome a waiter sees.
 pub(crate) enum Outcome<V> {
@@ -124,9 +127,11 @@ impl<V: Clone> Flight<V> {
         }
     }
 
-    /// An address that identifies this flight for reentrancy checks.
-    pub(crate) fn id(self: &Arc<Self>) -> usize {
-        Arc::as_ptr(self) as *const () as usize
+    /// An address that identifies this flight for reentrancy checks: where it
+    /// lives in its `Arc` (what `Arc::as_ptr` gives). `&self`, not
+    /// `self: &Arc<Self>`: loom's `Arc` cannot be a method receiver.
+    pub(crate) fn id(&self) -> usize {
+        std::ptr::from_ref(self) as *const () as usize
     }
 }
 

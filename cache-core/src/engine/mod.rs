@@ -12,9 +12,12 @@
 //!   the background ([`maintenance`]).
 
 pub(crate) mod flight;
+#[cfg(all(test, loom))]
+mod flight_loom;
 mod load;
 pub(crate) mod maintenance;
 mod ring;
+mod sync;
 
 use std::hash::{BuildHasher, Hash};
 use std::sync::Arc;
