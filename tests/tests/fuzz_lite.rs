@@ -31,7 +31,7 @@ use proptest::prelude::*;
 use proptest::sample::Index;
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(2048))]
+    #![proptest_config(ProptestConfig::with_cases(4096))]
 
     /// Any bytes, read as the fuzz target reads them (mode byte first).
     #[test]
