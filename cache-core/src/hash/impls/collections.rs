@@ -55,14 +55,18 @@ impl<T: PersistentHash> PersistentHash for VecDeque<T> {
             // Both halves write a slice header (tag + count). The first one is
             // rewritten with the total count, the second one is dropped; the
             // items that follow concatenate into the encoding of the whole.
+            // The splice holds the sink as `dyn HashSink`: a generic wrapper
+            // would make a type that holds a `VecDeque` of itself instantiate
+            // `HeaderSplice<HeaderSplice<..>>` without end (a compile error).
+            let mut outer: &mut S = sink;
             let mut first = HeaderSplice {
-                inner: &mut *sink,
+                inner: &mut outer,
                 seen: 0,
                 count: Some(self.len()),
             };
             T::persistent_hash_slice(front, &mut first);
             let mut second = HeaderSplice {
-                inner: &mut *sink,
+                inner: &mut outer,
                 seen: 0,
                 count: None,
             };
@@ -79,15 +83,15 @@ const SLICE_HEADER: usize = 9;
 /// A sink that rewrites or drops the header of a slice encoding, so that the
 /// encodings of two slices can be spliced into the encoding of their
 /// concatenation (see the contract of [`PersistentHash::persistent_hash_slice`]).
-struct HeaderSplice<'a, S: ?Sized> {
-    inner: &'a mut S,
+struct HeaderSplice<'a> {
+    inner: &'a mut dyn HashSink,
     /// How many header bytes have gone by.
     seen: usize,
     /// The count written in place of the original one; `None` drops the header.
     count: Option<usize>,
 }
 
-impl<S: HashSink + ?Sized> HashSink for HeaderSplice<'_, S> {
+impl HashSink for HeaderSplice<'_> {
     fn write(&mut self, bytes: &[u8]) {
         let skip = SLICE_HEADER.saturating_sub(self.seen).min(bytes.len());
         if self.seen == 0
