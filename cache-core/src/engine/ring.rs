@@ -123,6 +123,34 @@ impl<K: Clone> Ring<K> {
     pub(crate) fn len(&self) -> usize {
         self.lock().items.len()
     }
+
+    /// Gives back the memory of items gone since the ring's peak. A `VecDeque`
+    /// and a `BinaryHeap` keep the capacity of their peak, so one burst of
+    /// items (a sweep delayed by a busy machine lets the items of expired
+    /// entries pile up for seconds) would hold its memory for good, and each
+    /// new peak would raise it: R12's soak saw the rings' capacity step up and
+    /// never down. Shrinks a collection to twice its length once it uses less
+    /// than a quarter of its capacity, so memory follows the items with
+    /// hysteresis (regrowing after a shrink takes a doubling of the items).
+    pub(crate) fn shrink(&self) {
+        let mut queue = self.lock();
+        let (len, capacity) = (queue.items.len(), queue.items.capacity());
+        if should_shrink(len, capacity) {
+            queue.items.shrink_to(2 * len);
+        }
+        let (len, capacity) = (queue.expiry.len(), queue.expiry.capacity());
+        if should_shrink(len, capacity) {
+            queue.expiry.shrink_to(2 * len);
+        }
+    }
+}
+
+/// Capacity (items) below which a ring's collections are left alone: small
+/// enough not to matter, and it spares the small caches' rings reallocating.
+const KEEP_CAPACITY: usize = 1024;
+
+fn should_shrink(len: usize, capacity: usize) -> bool {
+    capacity > KEEP_CAPACITY && capacity / 4 > len
 }
 
 impl<K: Clone> Queue<K> {
