@@ -479,8 +479,14 @@ fn read_outcomes(path: &Path) -> BTreeMap<String, Outcome> {
             Some("ignored") => Outcome::Ignored,
             _ => continue,
         };
-        // nextest names a test `<binary id>$<test path>`.
+        // nextest names a test `<package>::<binary name>$<test path>`; for an
+        // integration test that prefix is its binary id, for a library's unit
+        // tests (`cache-core::cache_core`) the binary id is the package alone.
         if let Some((binary, test)) = event["name"].as_str().and_then(|n| n.split_once('$')) {
+            let binary = match binary.split_once("::") {
+                Some((package, name)) if name == package.replace('-', "_") => package,
+                _ => binary,
+            };
             outcomes.insert(format!("{binary}::{test}"), outcome);
         }
     }
