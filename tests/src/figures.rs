@@ -27,3 +27,26 @@ pub fn record(row: &str, test: &str, figures: serde_json::Value) {
     let text = serde_json::to_string_pretty(&record).expect("a JSON record");
     std::fs::write(&path, text).expect("write a reliability record");
 }
+
+/// The process's peak resident set size in KiB (`VmHWM` in
+/// `/proc/self/status`), for the figures of rows about memory; 0 where that
+/// file does not exist (not Linux).
+pub fn peak_rss_kib() -> u64 {
+    status_kib("VmHWM:")
+}
+
+/// The process's current resident set size in KiB (`VmRSS`); 0 off Linux.
+pub fn rss_kib() -> u64 {
+    status_kib("VmRSS:")
+}
+
+/// A `kB` field of `/proc/self/status`.
+fn status_kib(field: &str) -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(field))
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|kib| kib.parse().ok())
+        .unwrap_or(0)
+}

@@ -11,7 +11,9 @@ use std::sync::Once;
 use std::time::Duration;
 
 use cache_disk::{DiskBackend, DiskCache, DiskError};
+use cache_tests::figures::record;
 use cache_tests::redis_server::TempDir;
+use serde_json::json;
 
 const ENTRIES: u64 = 300;
 
@@ -145,6 +147,17 @@ fn flipped_bytes_are_refused_at_open_never_served() {
     assert_eq!(outcomes.with_misses, 0, "{outcomes:?}");
     assert!(outcomes.refused > 0, "{outcomes:?}");
     assert_eq!(store_panics(), 0, "the store never panicked");
+    record(
+        "D2",
+        "disk_corrupt::flipped_bytes_are_refused_at_open_never_served",
+        json!({
+            "damaged_copies": offsets.len(),
+            "refused_at_open": outcomes.refused,
+            "unchanged": outcomes.whole,
+            "read_with_misses": outcomes.with_misses,
+            "wrong_values": 0,
+        }),
+    );
 }
 
 /// Offsets of every occurrence of `needle` in `haystack`.

@@ -12,6 +12,8 @@ use std::time::{Duration, Instant};
 
 use cache_core::clock::Clock;
 use cache_core::{Cache, Expiry};
+use cache_tests::figures::{record, rss_kib};
+use serde_json::json;
 
 const SEC: Duration = Duration::from_secs(1);
 
@@ -243,18 +245,42 @@ fn bound_evicted_and_cleared_values_are_all_dropped() {
 #[test]
 fn bound_live_values_stay_near_the_bound_during_inserts() {
     type V = Counted<1>;
+    const KEYS: u64 = 200_000;
     let cache: Cache<u64, V> = Cache::builder().max_entries(1_000).build();
     let mut max_live = 0;
-    for k in 0..200_000u64 {
+    let mut max_len = 0;
+    // RSS after the first bound's worth and at the end: flat when memory is reused.
+    let mut rss_after_first_10k = 0;
+    for k in 0..KEYS {
         cache.insert(k, V::new(k));
         if k % 1_000 == 999 {
             max_live = max_live.max(V::live());
+            max_len = max_len.max(cache.len());
+        }
+        if k == 9_999 {
+            rss_after_first_10k = rss_kib();
         }
     }
+    let rss_at_end = rss_kib();
     eprintln!("drop-counting values: max live at checkpoints {max_live} for a bound of 1000");
     assert!(
         max_live <= 3_000,
         "evicted values pile up: {max_live} alive for a bound of 1,000"
+    );
+    assert!(max_len <= 1_000, "len {max_len} over the bound");
+    record(
+        "R12",
+        "engine_bound::bound_live_values_stay_near_the_bound_during_inserts",
+        json!({
+            "distinct_keys": KEYS,
+            "max_entries": 1_000,
+            "checkpoints": KEYS / 1_000,
+            "max_len_at_checkpoints": max_len,
+            "max_live_values_at_checkpoints": max_live,
+            "evictions": cache.info().evictions,
+            "rss_kib_after_10k_keys": rss_after_first_10k,
+            "rss_kib_at_end": rss_at_end,
+        }),
     );
 }
 

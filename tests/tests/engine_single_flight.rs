@@ -15,7 +15,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use cache_core::Cache;
+use cache_tests::figures::record;
 use cache_tests::{DEADLINE, Gate, wait_until};
+use serde_json::json;
 
 /// Runs `f` on its own thread and fails if it does not finish in time (a
 /// deadlock then fails the test instead of hanging it).
@@ -81,6 +83,18 @@ fn r1_sixty_four_threads_on_one_cold_key_run_the_body_once() {
     );
     assert_eq!(cache.info().hits, hits + 1);
     assert_eq!(cache.info().computations, 1);
+    let info = cache.info();
+    record(
+        "R1",
+        "engine_single_flight::r1_sixty_four_threads_on_one_cold_key_run_the_body_once",
+        json!({
+            "callers": CALLERS,
+            "computations": info.computations,
+            "misses": info.misses,
+            "distinct_values": values.iter().collect::<std::collections::HashSet<_>>().len(),
+            "entries_after": cache.len(),
+        }),
+    );
 }
 
 /// R3 (sync): 100 cold keys × 10 callers with a 50 ms body must finish in well
@@ -104,6 +118,7 @@ fn r3_cold_keys_load_in_parallel_sync() {
                 s.spawn(move || {
                     let key = i % KEYS;
                     start_line.wait();
+                    let released = Instant::now();
                     let value = cache.get_or_insert_with(key, || {
                         bodies.fetch_add(1, Ordering::SeqCst);
                         // Real sleep on purpose: the test measures that keys overlap.
@@ -111,16 +126,21 @@ fn r3_cold_keys_load_in_parallel_sync() {
                         key * 3
                     });
                     assert_eq!(value, key * 3);
+                    (released, Instant::now())
                 })
             })
             .collect();
         start_line.wait();
-        let start = Instant::now();
-        for handle in handles {
-            handle.join().unwrap();
-        }
-        start.elapsed()
+        // From the first caller released to the last one done, as the callers
+        // saw it: the main thread may be descheduled after the barrier, so its
+        // own clock could start late (and once read 40 ms for a 50 ms body).
+        let spans: Vec<(Instant, Instant)> =
+            handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let first = spans.iter().map(|s| s.0).min().unwrap();
+        let last = spans.iter().map(|s| s.1).max().unwrap();
+        last - first
     });
+    assert!(elapsed >= BODY, "{elapsed:?} is shorter than one body");
 
     eprintln!("r3 sync: {callers} callers over {KEYS} keys took {elapsed:?}");
     assert_eq!(bodies.load(Ordering::SeqCst), KEYS as usize);
@@ -129,6 +149,18 @@ fn r3_cold_keys_load_in_parallel_sync() {
     assert!(
         elapsed < BOUND,
         "took {elapsed:?}: keys serialized (bound {BOUND:?})"
+    );
+    record(
+        "R3",
+        "engine_single_flight::r3_cold_keys_load_in_parallel_sync",
+        json!({
+            "callers": callers,
+            "keys": KEYS,
+            "computations": cache.info().computations,
+            "body_ms": BODY.as_millis(),
+            "wall_ms": elapsed.as_secs_f64() * 1e3,
+            "bound_ms": BOUND.as_millis(),
+        }),
     );
 }
 
@@ -199,6 +231,18 @@ fn r4_panicking_leader_hands_over_to_one_waiter() {
     }
     assert_eq!(cache.info().hits, hits + 10_000);
     assert_eq!(cache.info().computations, 2);
+    record(
+        "R4",
+        "engine_single_flight::r4_panicking_leader_hands_over_to_one_waiter",
+        json!({
+            "waiters": WAITERS,
+            "panics_seen_by_waiters": 0,
+            "computations": cache.info().computations,
+            "takeover_bodies": waiter_bodies.load(Ordering::SeqCst),
+            "later_calls": 10_000,
+            "later_hits": cache.info().hits - hits,
+        }),
+    );
 }
 
 /// R4 (same thread): after a body panics and the panic is caught, the key is not
@@ -242,6 +286,15 @@ fn r6_memoized_fib_90_computes_each_key_once() {
     assert_eq!(value, 2_880_067_194_370_816_120);
     assert_eq!(info.computations, 91);
     assert_eq!(info.reentrant_bypass, 0);
+    record(
+        "R6",
+        "engine_single_flight::r6_memoized_fib_90_computes_each_key_once",
+        json!({
+            "computations": info.computations,
+            "hits": info.hits,
+            "reentrant_bypass": info.reentrant_bypass,
+        }),
+    );
 }
 
 /// R6: a body that calls itself with the same key must bypass dedup (and count
@@ -279,6 +332,15 @@ fn r6_deep_same_key_recursion_through_try_form_completes() {
     assert_eq!(value, Ok(5));
     assert_eq!(info.reentrant_bypass, 5);
     assert_eq!(info.computations, 6);
+    record(
+        "R6",
+        "engine_single_flight::r6_deep_same_key_recursion_through_try_form_completes",
+        json!({
+            "depth": 5,
+            "computations": info.computations,
+            "reentrant_bypass": info.reentrant_bypass,
+        }),
+    );
 }
 
 /// Single-flight is per key: a caller of another key is not held up by an

@@ -15,7 +15,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use cache_core::{AsyncDefaultMap, Cache};
+use cache_tests::figures::record;
 use cache_tests::{DEADLINE, join_within_deadline, multi_thread_runtime, wait_until_async};
+use serde_json::json;
 use tokio::sync::Notify;
 
 /// R2: 1,000 tasks on a multi-thread runtime missing one cold key run the body
@@ -23,6 +25,7 @@ use tokio::sync::Notify;
 #[test]
 fn r2_thousand_tasks_on_one_cold_key_run_the_body_once() {
     const TASKS: usize = 1_000;
+    const PENDING_BOUND: Duration = Duration::from_secs(5);
     multi_thread_runtime().block_on(async {
         let cache: Cache<u64, u64> = Cache::new();
         let gate = Arc::new(Notify::new());
@@ -54,7 +57,12 @@ fn r2_thousand_tasks_on_one_cold_key_run_the_body_once() {
             cache.info().misses
         );
 
-        let values = join_within_deadline(tasks).await;
+        // R2's bound: every task is done within 5 s of the gate opening.
+        let opened = Instant::now();
+        let values = tokio::time::timeout(PENDING_BOUND, join_within_deadline(tasks))
+            .await
+            .expect("tasks still pending 5 s after the gate opened");
+        let join = opened.elapsed();
 
         assert_eq!(
             bodies.load(Ordering::SeqCst),
@@ -72,6 +80,18 @@ fn r2_thousand_tasks_on_one_cold_key_run_the_body_once() {
             77
         );
         assert_eq!(cache.info().hits, hits + 1);
+        record(
+            "R2",
+            "engine_single_flight_async::r2_thousand_tasks_on_one_cold_key_run_the_body_once",
+            json!({
+                "tasks": TASKS,
+                "computations": cache.info().computations,
+                "misses": TASKS,
+                "pending": TASKS - values.len(),
+                "gate_to_all_done_ms": join.as_secs_f64() * 1e3,
+                "bound_ms": PENDING_BOUND.as_millis(),
+            }),
+        );
     });
 }
 
@@ -119,6 +139,18 @@ fn r3_cold_keys_load_in_parallel_async() {
             elapsed < BOUND,
             "took {elapsed:?}: keys serialized (bound {BOUND:?})"
         );
+        record(
+            "R3",
+            "engine_single_flight_async::r3_cold_keys_load_in_parallel_async",
+            json!({
+                "tasks": KEYS * CALLERS_PER_KEY,
+                "keys": KEYS,
+                "computations": cache.info().computations,
+                "body_ms": BODY.as_millis(),
+                "wall_ms": elapsed.as_secs_f64() * 1e3,
+                "bound_ms": BOUND.as_millis(),
+            }),
+        );
     });
 }
 
@@ -127,16 +159,23 @@ fn r3_cold_keys_load_in_parallel_async() {
 #[tokio::test(start_paused = true)]
 async fn r5_cancelled_leader_hands_over_to_one_waiter() {
     const WAITERS: usize = 8;
+    const CANCEL_AFTER: Duration = Duration::from_millis(10);
+    const BODY: Duration = Duration::from_millis(50);
+    // The cancellation plus one new body, and the timer's 1 ms rounding of each:
+    // a waiter that waited out the cancelled body too would take 100 ms.
+    const TAKEOVER_BOUND: Duration = Duration::from_millis(62);
     let cache: Cache<u64, u64> = Cache::new();
     let waiter_bodies = Arc::new(AtomicUsize::new(0));
+    // Paused time: this clock reads the runtime's virtual time.
+    let start = tokio::time::Instant::now();
 
     let leader = tokio::spawn({
         let cache = cache.clone();
         async move {
             tokio::time::timeout(
-                Duration::from_millis(10),
+                CANCEL_AFTER,
                 cache.get_or_insert_with_async(5, async {
-                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    tokio::time::sleep(BODY).await;
                     1
                 }),
             )
@@ -156,7 +195,7 @@ async fn r5_cancelled_leader_hands_over_to_one_waiter() {
                 cache
                     .get_or_insert_with_async(5, async {
                         bodies.fetch_add(1, Ordering::SeqCst);
-                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        tokio::time::sleep(BODY).await;
                         2
                     })
                     .await
@@ -177,6 +216,7 @@ async fn r5_cancelled_leader_hands_over_to_one_waiter() {
     })
     .await
     .expect("waiters hung after the leader was cancelled");
+    let takeover = start.elapsed();
 
     assert!(
         leader.is_err(),
@@ -194,6 +234,23 @@ async fn r5_cancelled_leader_hands_over_to_one_waiter() {
     );
     assert_eq!(cache.info().computations, 2);
     assert_eq!(cache.get(&5), Some(2));
+    assert!(
+        takeover <= TAKEOVER_BOUND,
+        "waiters done after {takeover:?} (bound {TAKEOVER_BOUND:?})"
+    );
+    record(
+        "R5",
+        "engine_single_flight_async::r5_cancelled_leader_hands_over_to_one_waiter",
+        json!({
+            "waiters": WAITERS,
+            "computations": cache.info().computations,
+            "takeover_bodies": waiter_bodies.load(Ordering::SeqCst),
+            "cancel_after_ms": CANCEL_AFTER.as_millis(),
+            "body_ms": BODY.as_millis(),
+            "all_waiters_done_virtual_ms": takeover.as_secs_f64() * 1e3,
+            "bound_virtual_ms": TAKEOVER_BOUND.as_millis(),
+        }),
+    );
 }
 
 /// R5 (errors): an async leader returning `Err` gives the error to its caller
@@ -266,6 +323,15 @@ async fn r6_async_memoized_fib_90_computes_each_key_once() {
     assert_eq!(value, 2_880_067_194_370_816_120);
     assert_eq!(cache.info().computations, 91);
     assert_eq!(cache.info().reentrant_bypass, 0);
+    record(
+        "R6",
+        "engine_single_flight_async::r6_async_memoized_fib_90_computes_each_key_once",
+        json!({
+            "computations": cache.info().computations,
+            "hits": cache.info().hits,
+            "reentrant_bypass": cache.info().reentrant_bypass,
+        }),
+    );
 }
 
 /// An async body that awaits (yields) before and after recursing on its own key.
@@ -297,6 +363,15 @@ async fn r6_async_body_recursing_on_its_own_key_bypasses_instead_of_deadlocking(
     let info = cache.info();
     assert_eq!(info.reentrant_bypass, 3, "{info:?}");
     assert_eq!(info.computations, 4);
+    record(
+        "R6",
+        "engine_single_flight_async::r6_async_body_recursing_on_its_own_key_bypasses_instead_of_deadlocking",
+        json!({
+            "depth": 3,
+            "computations": info.computations,
+            "reentrant_bypass": info.reentrant_bypass,
+        }),
+    );
 }
 
 /// R6 (async, multi-thread): the same-key bypass holds when the task moves

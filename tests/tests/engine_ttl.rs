@@ -13,6 +13,8 @@ use std::time::{Duration, Instant};
 use cache_core::clock::Clock;
 use cache_core::maintenance::wait_for_sweep_rounds;
 use cache_core::{Cache, Expiry};
+use cache_tests::figures::record;
+use serde_json::json;
 
 const SEC: Duration = Duration::from_secs(1);
 const NANO: Duration = Duration::from_nanos(1);
@@ -35,6 +37,17 @@ fn r13_hit_just_before_expiry_miss_at_expiry() {
     assert_eq!(
         (info.hits, info.misses, info.expirations, info.current_size),
         (1, 1, 1, 0)
+    );
+    record(
+        "R13",
+        "engine_ttl::r13_hit_just_before_expiry_miss_at_expiry",
+        json!({
+            "clock": "mock",
+            "ttl_s": 10,
+            "hit_at_ttl_minus_ns": info.hits,
+            "miss_at_ttl": info.misses,
+            "expirations": info.expirations,
+        }),
     );
 }
 
@@ -191,6 +204,17 @@ fn r13_background_sweep_removes_expired_entries_without_reads() {
         cache.get(&u64::MAX),
         Some(0),
         "the sweep removed a live entry"
+    );
+    record(
+        "R13",
+        "engine_ttl::r13_background_sweep_removes_expired_entries_without_reads",
+        json!({
+            "clock": "mock",
+            "expired_entries": N,
+            "expirations_by_sweep": info.expirations,
+            "reads_before_sweep": info.hits + info.misses,
+            "live_entries_kept": cache.len(),
+        }),
     );
 }
 

@@ -23,13 +23,40 @@ use std::ffi::{OsStr, OsString};
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
 use std::rc::Rc;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use cache_core::{Digest, HashSink, PersistentHash, persistent_digest};
+use cache_tests::figures::record;
 use proptest::prelude::*;
+use serde_json::json;
 
 include!("../src/digest_probe_values.rs");
+
+/// Counts a passed case of property `test` (and, for a property of two
+/// inputs, whether they were distinct) and, once `cases` have passed, records
+/// the counts. Proptest stops at `cases` passes when none fails, so the last
+/// write holds the totals.
+fn passed_case(row: &str, test: &'static str, cases: u32, distinct: Option<bool>) {
+    static PASSED: Mutex<BTreeMap<&'static str, (u32, u32)>> = Mutex::new(BTreeMap::new());
+    let mut passed = PASSED.lock().unwrap_or_else(|e| e.into_inner());
+    let (count, distinct_count) = passed.entry(test).or_default();
+    *count += 1;
+    *distinct_count += u32::from(distinct == Some(true));
+    if *count >= cases {
+        let figures = match distinct {
+            Some(_) => json!({ "cases_passed": *count, "distinct_input_pairs": *distinct_count }),
+            None => json!({ "cases_passed": *count }),
+        };
+        record(row, &format!("persistent_hash::{test}"), figures);
+    }
+}
+
+/// The number of cases a `proptest!` without its own config runs
+/// (`PROPTEST_CASES` or proptest's default).
+fn default_cases() -> u32 {
+    ProptestConfig::default().cases
+}
 
 fn enc<T: PersistentHash + ?Sized>(value: &T) -> Vec<u8> {
     let mut out = Vec::new();
@@ -213,6 +240,11 @@ fn golden_vectors_are_stable() {
         lines.len(),
         "golden file has lines no test computes"
     );
+    record(
+        "R16",
+        "persistent_hash::golden_vectors_are_stable",
+        json!({ "golden_vectors": lines.len(), "changed": 0 }),
+    );
 }
 
 #[test]
@@ -264,6 +296,11 @@ fn thousand_entry_maps_ignore_order_and_seed() {
     let mut smaller = a.clone();
     smaller.remove(&500);
     assert_ne!(enc(&a), enc(&smaller));
+    record(
+        "R16",
+        "persistent_hash::thousand_entry_maps_ignore_order_and_seed",
+        json!({ "entries": 1_000, "insertion_orders": 3, "random_seeds": 3 }),
+    );
 }
 
 #[test]
@@ -293,6 +330,7 @@ proptest! {
         let keys: HashSet<&String> = forward.keys().collect();
         let keys_back: HashSet<&String> = pairs.iter().rev().map(|(k, _)| k).collect();
         prop_assert_eq!(enc(&keys), enc(&keys_back));
+        passed_case("R16", "hashed_maps_ignore_insertion_order_and_seed", default_cases(), None);
     }
 
     #[test]
@@ -329,6 +367,7 @@ proptest! {
         if let (Ok(unsigned), true) = (u128::try_from(a), a != b) {
             prop_assert_ne!(enc(&unsigned), enc(&b));
         }
+        passed_case("R15", "integers_equal_by_value_iff_encodings_equal", default_cases(), Some(a != b));
     }
 
     #[test]
@@ -347,6 +386,7 @@ proptest! {
         prop_assert_eq!(a == b, enc(&a) == enc(&b));
         prop_assume!(a != b);
         prop_assert_ne!(persistent_digest(&a), persistent_digest(&b));
+        passed_case("R15", "distinct_string_pairs_encode_distinctly", default_cases(), Some(true));
     }
 
     #[test]

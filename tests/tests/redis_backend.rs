@@ -217,5 +217,14 @@ mod tls {
         let info = over_untrusted_tls::cache_info();
         assert_eq!((info.hits, info.computations), (0, 2));
         assert!(info.backend_errors >= 2, "{info:?}");
+        cache_tests::figures::record(
+            "R18",
+            "redis_backend::tls::rediss_with_a_private_ca",
+            serde_json::json!({
+                "trusted_ca_hits": 1,
+                "untrusted_ca_backend_errors": info.backend_errors,
+                "untrusted_ca_hits": info.hits,
+            }),
+        );
     }
 }

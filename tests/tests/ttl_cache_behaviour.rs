@@ -11,13 +11,15 @@
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Barrier, LazyLock};
+use std::sync::{Arc, Barrier, LazyLock, mpsc};
 use std::thread;
 use std::time::Duration;
 
 use cache_core::clock::{Clock, MockClock};
 use cache_core::{DEFAULT_MAX_ENTRIES, DEFAULT_TTL, MemoryBackend, PersistentHash, ttl_cache};
-use cache_tests::{Gate, wait_until};
+use cache_tests::figures::record;
+use cache_tests::{DEADLINE, Gate, wait_until};
+use serde_json::json;
 
 /// A memory backend on its own mock clock, so a test moves only its own time.
 fn mock_memory() -> (MemoryBackend, Arc<MockClock>) {
@@ -616,6 +618,58 @@ fn recursive_fib_computes_each_value_once() {
     assert_eq!(info.hits, 88, "{info:?}");
     assert_eq!(info.reentrant_bypass, 0, "{info:?}");
     assert_eq!(info.current_size, 91);
+    record(
+        "R6",
+        "ttl_cache_behaviour::recursive_fib_computes_each_value_once",
+        json!({
+            "computations": info.computations,
+            "misses": info.misses,
+            "hits": info.hits,
+            "reentrant_bypass": info.reentrant_bypass,
+        }),
+    );
+}
+
+static SELF_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+/// Calls itself once with the same argument, from inside its own body.
+#[ttl_cache(ttl = None)]
+fn calls_itself(x: u64) -> u64 {
+    if SELF_CALLS.fetch_add(1, Ordering::SeqCst) == 0 {
+        calls_itself(x) + 1
+    } else {
+        x
+    }
+}
+
+/// R6 through the macro: a body that calls its own function with the same
+/// arguments bypasses the flight it is the leader of (counted) instead of
+/// waiting on itself forever; the outer body's value is the one stored.
+#[test]
+fn recursion_on_the_same_arguments_bypasses_instead_of_deadlocking() {
+    let (tx, rx) = mpsc::channel();
+    // On its own thread, so a deadlock fails the test instead of hanging it.
+    thread::spawn(move || {
+        let _ = tx.send(calls_itself(10));
+    });
+    let value = rx
+        .recv_timeout(DEADLINE)
+        .expect("deadlocked on its own key");
+    assert_eq!(value, 11);
+    assert_eq!(calls_itself(10), 11, "the outer value is the one stored");
+    let info = calls_itself::cache_info();
+    assert_eq!(info.reentrant_bypass, 1, "{info:?}");
+    assert_eq!((info.computations, info.hits), (2, 1), "{info:?}");
+    assert_eq!(info.current_size, 1);
+    record(
+        "R6",
+        "ttl_cache_behaviour::recursion_on_the_same_arguments_bypasses_instead_of_deadlocking",
+        json!({
+            "computations": info.computations,
+            "hits": info.hits,
+            "reentrant_bypass": info.reentrant_bypass,
+        }),
+    );
 }
 
 // ---- single-flight across threads ------------------------------------------------

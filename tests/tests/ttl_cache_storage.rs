@@ -14,8 +14,10 @@ use std::time::Duration;
 
 use cache_core::codec::Json;
 use cache_core::{BackendError, CachedFn, StorageBackend, StorageKey, ttl_cache};
+use cache_tests::figures::record;
 use cache_tests::{Gate, join_within_deadline, wait_until};
 use serde::{Deserialize, Serialize};
+use serde_json::json;
 use tokio::sync::Semaphore;
 
 // ---- the store ------------------------------------------------------------------
@@ -602,6 +604,128 @@ fn cache_parameters_report_store_name_and_msgpack_by_default() {
         ("ttl_cache_storage params", 7)
     );
     assert_eq!(bytes[CODEC_ID_AT], MSGPACK_ID);
+}
+
+// ---- R17: namespace versioning ------------------------------------------------------
+
+/// One store for the deployments of one function: its first version and the
+/// edits a later build makes, all under the identifier the function keeps.
+static VERSIONS_STORE: LazyLock<Arc<TestStore>> = LazyLock::new(TestStore::new);
+const VERSIONS_NS: &str = "ttl_cache_storage rate";
+
+#[ttl_cache(backend = VERSIONS_STORE.clone(), identifier = "ttl_cache_storage rate")]
+fn rate_v0(x: u64) -> u64 {
+    x * 10
+}
+
+/// The body's meaning changed, so the author bumped `version`.
+#[ttl_cache(
+    backend = VERSIONS_STORE.clone(),
+    identifier = "ttl_cache_storage rate",
+    version = 1
+)]
+fn rate_v1(x: u64) -> u64 {
+    x * 20
+}
+
+/// An argument added to the signature.
+#[ttl_cache(backend = VERSIONS_STORE.clone(), identifier = "ttl_cache_storage rate")]
+fn rate_scaled(x: u64, scale: u64) -> u64 {
+    x * scale
+}
+
+/// The argument's type changed from a number to text.
+#[ttl_cache(backend = VERSIONS_STORE.clone(), identifier = "ttl_cache_storage rate")]
+fn rate_named(x: String) -> u64 {
+    x.parse::<u64>().unwrap() * 30
+}
+
+/// The return type changed (same arguments).
+#[ttl_cache(backend = VERSIONS_STORE.clone(), identifier = "ttl_cache_storage rate")]
+fn rate_wide(x: u64) -> i128 {
+    i128::from(x) * 40
+}
+
+/// The store's keys (namespace, version, digest) under the shared identifier.
+fn rate_keys() -> std::collections::HashSet<EntryKey> {
+    VERSIONS_STORE
+        .entries_of(VERSIONS_NS)
+        .into_iter()
+        .map(|(key, _)| key)
+        .collect()
+}
+
+/// R17: `version = N` and a changed argument list each give new keys (a miss
+/// that leaves the old entry alone, which the old build still hits); a changed
+/// return type keeps the key but its schema id refuses the stored value (a
+/// counted decode error, recomputed and overwritten), never a misread.
+#[test]
+fn r17_version_and_signature_changes_give_new_keys() {
+    assert_eq!(rate_v0(1), 10);
+    let v0 = rate_keys();
+    assert_eq!(v0.len(), 1);
+    let v0_key = v0.iter().next().unwrap().clone();
+    assert_eq!(v0_key.1, 0);
+
+    // version = 1: a new key with version 1 in it, the old entry untouched.
+    assert_eq!(rate_v1(1), 20);
+    let info = rate_v1::cache_info();
+    assert_eq!((info.hits, info.misses, info.computations), (0, 1, 1));
+    let after_v1 = rate_keys();
+    let v1_key = after_v1.difference(&v0).next().expect("no new key").clone();
+    assert_eq!((after_v1.len(), v1_key.1), (2, 1));
+    assert_ne!(v1_key.2, v0_key.2, "the digest ignores the version");
+    assert_eq!(rate_v0(1), 10, "the old build lost its entry");
+    assert_eq!(rate_v0::cache_info().hits, 1);
+
+    // An added argument, an argument of another type: new keys (version 0).
+    assert_eq!(rate_scaled(1, 10), 10);
+    assert_eq!(rate_named("1".to_owned()), 30);
+    for changed in [rate_scaled::cache_info(), rate_named::cache_info()] {
+        assert_eq!(
+            (changed.hits, changed.misses, changed.decode_errors),
+            (0, 1, 0)
+        );
+    }
+    let after_signatures = rate_keys();
+    assert_eq!(
+        after_signatures.len(),
+        4,
+        "a changed signature reused a key"
+    );
+    assert_eq!(after_signatures.iter().filter(|k| k.1 == 0).count(), 3);
+
+    // A changed return type: the same key, refused by the schema id.
+    assert_eq!(rate_wide(1), 40);
+    let wide = rate_wide::cache_info();
+    assert_eq!(
+        (
+            wide.hits,
+            wide.misses,
+            wide.computations,
+            wide.decode_errors
+        ),
+        (0, 1, 1, 1)
+    );
+    assert_eq!(rate_keys(), after_signatures, "overwritten in place");
+    assert_eq!(rate_wide(1), 40);
+    assert_eq!(rate_wide::cache_info().hits, 1);
+    // …and the old build refuses the new type's value the same way.
+    assert_eq!(rate_v0(1), 10);
+    let old = rate_v0::cache_info();
+    assert_eq!((old.hits, old.decode_errors), (1, 1));
+
+    record(
+        "R17",
+        "ttl_cache_storage::r17_version_and_signature_changes_give_new_keys",
+        json!({
+            "changes": 4,
+            "new_keys": after_signatures.len() - 1,
+            "versions_seen": [v0_key.1, v1_key.1],
+            "old_entry_hits_after_bump": 1,
+            "return_type_change_decode_errors": wide.decode_errors,
+        }),
+    );
 }
 
 // ---- single-flight -------------------------------------------------------------------

@@ -118,8 +118,11 @@ fn narrow_value() -> impl Strategy<Value = Value> {
     tree(leaf.boxed(), "[ab]{0,1}".boxed())
 }
 
+/// Cases per property here: more than the default, the value space is large.
+const CASES: u32 = 512;
+
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(512))]
+    #![proptest_config(ProptestConfig::with_cases(CASES))]
 
     #[test]
     fn every_encoding_decodes_to_its_value(value in wide_value()) {
@@ -127,6 +130,7 @@ proptest! {
         let mut reader = Reader(&bytes);
         prop_assert_eq!(reader.value(), Some(value));
         prop_assert!(reader.0.is_empty(), "trailing bytes");
+        super::passed_case("R15", "value::every_encoding_decodes_to_its_value", CASES, None);
     }
 
     #[test]
@@ -135,6 +139,7 @@ proptest! {
         let pair_a = (a.clone(), b.clone());
         let pair_b = (b.clone(), a.clone());
         prop_assert_eq!(a == b, enc(&pair_a) == enc(&pair_b));
+        super::passed_case("R15", "value::values_are_equal_iff_encodings_are", CASES, Some(a != b));
     }
 }
 

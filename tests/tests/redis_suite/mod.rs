@@ -15,8 +15,10 @@ use std::time::{Duration, Instant};
 use cache_core::codec::envelope;
 use cache_core::{CacheInfo, ttl_cache};
 use cache_redis::RedisBackend;
+use cache_tests::figures::{self, peak_rss_kib};
 use cache_tests::redis_server::{Redis, RespConn, Topology, redis_available};
 use cache_tests::{DEADLINE, multi_thread_runtime, wait_until_every};
+use serde_json::json;
 
 use super::{TOPOLOGY, builder};
 
@@ -79,6 +81,21 @@ pub(crate) fn clean(hits: u64, misses: u64, computations: u64, current_size: u64
         current_size,
         ..Counts::default()
     }
+}
+
+/// Records a reliability row's figures under this topology's test binary, as
+/// nextest names the test (`redis_backend::suite::test`, `redis_cluster::…`).
+fn record(row: &str, test: &str, figures: serde_json::Value) {
+    let file = match TOPOLOGY {
+        Topology::Single => "redis_backend",
+        Topology::Cluster => "redis_cluster",
+    };
+    figures::record(row, &format!("{file}::suite::{test}"), figures);
+}
+
+/// Milliseconds, for figures.
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1e3
 }
 
 /// The key prefix of the cached function whose identity is `identity`.
@@ -327,7 +344,10 @@ fn ttls_are_milliseconds_and_entries_expire() {
     let pttl = redis.pttl(&key);
     assert!(pttl > 0 && pttl <= 30_000, "PTTL {pttl}");
 
+    let long_pttl = pttl;
+
     short_lived(1);
+    let stored = Instant::now();
     let key = only_key(&redis, short_lived::cache_parameters().identifier);
     let pttl = redis.pttl(&key);
     assert!(pttl > 0 && pttl <= 500, "PTTL {pttl} for ttl = 0.5");
@@ -335,6 +355,7 @@ fn ttls_are_milliseconds_and_entries_expire() {
         wait_until_every(Duration::from_millis(10), || !redis.exists(&key)),
         "the entry outlived its TTL"
     );
+    let gone_after = stored.elapsed();
     assert_eq!(short_lived(1), 1);
     assert_eq!(counts(short_lived::cache_info()), clean(0, 2, 2, 1));
 
@@ -343,6 +364,16 @@ fn ttls_are_milliseconds_and_entries_expire() {
     assert_eq!(counts(too_short::cache_info()), clean(0, 2, 2, 0));
     let prefix = key_prefix(too_short::cache_parameters().identifier);
     assert!(redis.keys(&format!("{prefix}*")).is_empty());
+    record(
+        "R14",
+        "ttls_are_milliseconds_and_entries_expire",
+        json!({
+            "pttl_ms_for_ttl_30s": long_pttl,
+            "pttl_ms_for_ttl_500ms": pttl,
+            "gone_after_ms_for_ttl_500ms": ms(gone_after),
+            "keys_stored_for_ttl_500us": 0,
+        }),
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -639,6 +670,22 @@ async fn loaded_async(x: u64) -> u64 {
     x * 11 + 3
 }
 
+/// Called by the test alone (not by the load), so its hit counter tells when
+/// every key is a hit again while the load goes on.
+#[ttl_cache(ttl = 60, backend = REDIS.clone())]
+fn resume_probe(x: u64) -> u64 {
+    x * 13 + 5
+}
+
+/// Every key of [`resume_probe`] is a hit.
+fn probe_all_hit() -> bool {
+    let before = resume_probe::cache_info().hits;
+    for x in 0..LOAD_KEYS {
+        assert_eq!(resume_probe(x), x * 13 + 5);
+    }
+    resume_probe::cache_info().hits - before == LOAD_KEYS
+}
+
 /// Load: `threads` sync callers and one async caller (a task on `runtime`)
 /// over [`LOAD_KEYS`] keys, counting calls and wrong values, until `stop`.
 struct Load {
@@ -699,8 +746,14 @@ impl Load {
         );
     }
 
-    /// Stops the callers; panics if one panicked or got a wrong value.
-    fn finish(self, runtime: &tokio::runtime::Runtime) {
+    /// The calls completed so far.
+    fn calls(&self) -> u64 {
+        self.calls.load(Ordering::Relaxed)
+    }
+
+    /// Stops the callers; panics if one panicked or got a wrong value. Returns
+    /// the calls completed.
+    fn finish(self, runtime: &tokio::runtime::Runtime) -> u64 {
         self.stop.store(true, Ordering::Relaxed);
         let mut panics = self
             .threads
@@ -714,6 +767,7 @@ impl Load {
         }
         assert_eq!(panics, 0, "callers panicked");
         assert_eq!(self.wrong.load(Ordering::Relaxed), 0, "wrong values");
+        self.calls.load(Ordering::Relaxed)
     }
 }
 
@@ -729,10 +783,12 @@ fn all_hits(runtime: &tokio::runtime::Runtime) -> bool {
 }
 
 /// R7: a server (or one master) SIGKILLed mid-load and restarted 3 s later on
-/// the same port: no panic, every result right, failures counted, and every key
-/// is a hit again after the restart.
+/// the same port: no panic and no wrong value (the functions return plain
+/// values, so a panic is the only way an error could reach a caller), failures
+/// counted, and every key is a hit again after the restart.
 #[test]
 fn killed_node_mid_load_then_restarted() {
+    const OUTAGE: Duration = Duration::from_secs(3);
     let Some(mut redis) = start() else { return };
     let victim = redis.node_count() - 1;
     let runtime = multi_thread_runtime();
@@ -743,8 +799,9 @@ fn killed_node_mid_load_then_restarted() {
     assert_eq!(errors_before, 0);
 
     redis.kill_node(victim);
+    let calls_at_kill = load.calls();
     // The outage itself: 3 s of load against a dead node.
-    thread::sleep(Duration::from_secs(3));
+    thread::sleep(OUTAGE);
     load.wait_calls(LOAD_KEYS);
     let during = (
         loaded::cache_info().backend_errors,
@@ -752,10 +809,21 @@ fn killed_node_mid_load_then_restarted() {
     );
     assert!(during.0 > 0, "sync failures not counted: {during:?}");
     assert!(during.1 > 0, "async failures not counted: {during:?}");
+    let calls_during = load.calls() - calls_at_kill;
 
     redis.restart_node(victim);
+    let restarted = Instant::now();
+    // While the load goes on: the restarted node came back empty, so every key
+    // is a miss once more and a hit from then on.
+    let resumed = wait_until_every(Duration::from_millis(5), probe_all_hit);
+    let hits_resumed_after = restarted.elapsed();
+    assert!(
+        resumed,
+        "probe hits did not resume after the restart: {:?}",
+        resume_probe::cache_info()
+    );
     load.wait_calls(4 * LOAD_KEYS);
-    load.finish(&runtime);
+    let calls = load.finish(&runtime);
     assert!(
         wait_until_every(Duration::from_millis(20), || all_hits(&runtime)),
         "hits did not resume after the restart: {:?} {:?}",
@@ -763,6 +831,25 @@ fn killed_node_mid_load_then_restarted() {
         loaded_async::cache_info()
     );
     assert!(REDIS.breaker_opens() > 0);
+    let (sync, not_sync) = (loaded::cache_info(), loaded_async::cache_info());
+    record(
+        "R7",
+        "killed_node_mid_load_then_restarted",
+        json!({
+            "nodes": redis.node_count(),
+            "outage_ms": ms(OUTAGE),
+            "calls": calls,
+            "calls_during_outage": calls_during,
+            "panics": 0,
+            "wrong_values": 0,
+            "backend_errors_during_outage": during.0 + during.1,
+            "backend_errors": sync.backend_errors + not_sync.backend_errors,
+            "breaker_opens": REDIS.breaker_opens(),
+            "all_probe_keys_hit_after_restart_ms": ms(hits_resumed_after),
+            "hits": sync.hits + not_sync.hits,
+            "computations": sync.computations + not_sync.computations,
+        }),
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -866,6 +953,7 @@ fn paused_node_sync_calls_cost_at_most_one_budget() {
     );
     assert!(FAST.breaker_opens() > 0, "the breaker never opened");
     assert!(paused::cache_info().backend_errors > 0);
+    let resumed = Instant::now();
     assert!(
         wait_until_every(Duration::from_millis(20), || {
             let before = paused::cache_info().hits;
@@ -876,6 +964,24 @@ fn paused_node_sync_calls_cost_at_most_one_budget() {
         }),
         "hits did not resume after SIGCONT: {:?}",
         paused::cache_info()
+    );
+    let info = paused::cache_info();
+    record(
+        "R8",
+        "paused_node_sync_calls_cost_at_most_one_budget",
+        json!({
+            "callers": 2,
+            "pause_ms": ms(PAUSE),
+            "calls_while_stopped": latencies.len(),
+            "slowest_call_ms": ms(slowest),
+            "body_ms": ms(BODY),
+            "op_budget_ms": ms(OP_BUDGET),
+            "scheduling_margin_ms": ms(MARGIN),
+            "bound_ms": ms(bound),
+            "breaker_opens": FAST.breaker_opens(),
+            "backend_errors": info.backend_errors,
+            "all_keys_hit_after_sigcont_ms": ms(resumed.elapsed()),
+        }),
     );
 }
 
@@ -930,6 +1036,7 @@ fn paused_node_async_calls_cost_at_most_one_budget() {
     );
     assert!(FAST.breaker_opens() > 0, "the breaker never opened");
     assert!(paused_async::cache_info().backend_errors > 0);
+    let resumed = Instant::now();
     assert!(
         wait_until_every(Duration::from_millis(20), || {
             let before = paused_async::cache_info().hits;
@@ -940,6 +1047,24 @@ fn paused_node_async_calls_cost_at_most_one_budget() {
         }),
         "hits did not resume after SIGCONT: {:?}",
         paused_async::cache_info()
+    );
+    let info = paused_async::cache_info();
+    record(
+        "R8",
+        "paused_node_async_calls_cost_at_most_one_budget",
+        json!({
+            "callers": 4,
+            "pause_ms": ms(PAUSE),
+            "calls_while_stopped": latencies.len(),
+            "slowest_call_ms": ms(slowest),
+            "body_ms": ms(BODY),
+            "op_budget_ms": ms(OP_BUDGET),
+            "scheduling_margin_ms": ms(MARGIN),
+            "bound_ms": ms(bound),
+            "breaker_opens": FAST.breaker_opens(),
+            "backend_errors": info.backend_errors,
+            "all_keys_hit_after_sigcont_ms": ms(resumed.elapsed()),
+        }),
     );
 }
 
@@ -981,7 +1106,9 @@ fn backend_built_before_redis_starts() {
     assert_eq!((info.hits, info.computations), (0, 3));
     assert!(early_async::cache_info().backend_errors >= 3);
 
+    let errors_while_down = info.backend_errors + early_async::cache_info().backend_errors;
     let redis = Redis::start_on(TOPOLOGY, &ports);
+    let up = Instant::now();
     assert!(
         wait_until_every(Duration::from_millis(20), || {
             early(4);
@@ -998,8 +1125,19 @@ fn backend_built_before_redis_starts() {
     let after = (early::cache_info(), early_async::cache_info());
     assert_eq!(after.0.hits, before.0.hits + 1);
     assert_eq!(after.1.hits, before.1.hits + 1);
+    let first_hit_after = up.elapsed();
     assert_eq!(after.0.computations, before.0.computations);
     assert_eq!(after.0.current_size, 1);
+    record(
+        "R9",
+        "backend_built_before_redis_starts",
+        json!({
+            "calls_while_down": 6,
+            "backend_errors_while_down": errors_while_down,
+            "first_hit_after_server_up_ms": ms(first_hit_after),
+            "hits": after.0.hits + after.1.hits,
+        }),
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -1110,6 +1248,16 @@ fn mac_rejects_forged_and_copied_values() {
     assert_eq!((signed(1), signed(2)), (1000, 2000));
     assert_eq!(signed::cache_info().hits, 2);
     assert_eq!(SIGNED_RUNS.load(Ordering::SeqCst), 4);
+    record(
+        "R18",
+        "mac_rejects_forged_and_copied_values",
+        json!({
+            "forged_or_copied_values": 2,
+            "decode_errors": info.decode_errors,
+            "computations": info.computations,
+            "hits_after_overwrite": signed::cache_info().hits,
+        }),
+    );
 }
 
 /// R10: each kind of corrupt entry is a miss counted in `decode_errors`; the
@@ -1168,6 +1316,7 @@ fn corrupt_entries_are_counted_misses_and_overwritten() {
     ];
     let mut want = counts(tree::cache_info());
     assert_eq!(want, clean(0, 1, 1, 1));
+    let kind_count = kinds.len();
     for (kind, bytes) in kinds {
         write_raw(&redis, &key, &bytes);
         assert_eq!(tree(1), expected, "{kind}");
@@ -1185,6 +1334,21 @@ fn corrupt_entries_are_counted_misses_and_overwritten() {
         assert_eq!(counts(tree::cache_info()), want, "{kind}");
     }
     assert_eq!(TREES.load(Ordering::SeqCst), want.computations);
+    // Bounded allocation: claims of 4 GB never made the process grow by them.
+    let peak = peak_rss_kib();
+    assert!(peak < 512 * 1024, "peak RSS {peak} KiB");
+    record(
+        "R10",
+        "corrupt_entries_are_counted_misses_and_overwritten",
+        json!({
+            "corrupt_kinds": kind_count,
+            "decode_errors": want.decode_errors,
+            "misses": want.misses,
+            "computations": want.computations,
+            "hits_after_overwrite": want.hits,
+            "peak_rss_kib": peak,
+        }),
+    );
 }
 
 // ---------------------------------------------------------------------------
@@ -1331,6 +1495,7 @@ fn acl_user_limited_to_the_prefix() {
     assert!(!redis.exists(&key));
 
     // …and nothing else.
+    let mut refused = 0;
     for (i, port) in redis.ports().into_iter().enumerate() {
         let mut app = RespConn::connect(port, Some(("app", APP_PASSWORD))).unwrap();
         let outside = "other:key";
@@ -1339,6 +1504,7 @@ fn acl_user_limited_to_the_prefix() {
                 let reply = app.call(&command).unwrap();
                 let error = reply.error().unwrap_or_default();
                 assert!(error.starts_with("NOPERM"), "{command:?}: {reply}");
+                refused += 1;
             }
         }
         for command in [
@@ -1350,6 +1516,7 @@ fn acl_user_limited_to_the_prefix() {
             let reply = app.call(&command).unwrap();
             let error = reply.error().unwrap_or_default();
             assert!(error.starts_with("NOPERM"), "{command:?}: {reply}");
+            refused += 1;
         }
     }
     assert!(!redis.exists("other:key"), "a refused SET wrote");
@@ -1363,6 +1530,7 @@ fn acl_user_limited_to_the_prefix() {
     assert!(info.backend_errors >= 2, "{info:?}");
 
     // No password in Debug output, backend errors or URL errors.
+    let mut texts_checked = 0;
     assert_eq!(with_wrong_password(1), 4);
     let error = with_wrong_password::cache()
         .try_cache_clear()
@@ -1377,6 +1545,7 @@ fn acl_user_limited_to_the_prefix() {
         for secret in [APP_PASSWORD, WRONG_PASSWORD, ADMIN_PASSWORD] {
             assert!(!shown.contains(secret), "{secret} shown in {shown}");
         }
+        texts_checked += 1;
     }
     for bad in [
         format!("redis://app:{APP_PASSWORD}@127.0.0.1:notaport/"),
@@ -1388,6 +1557,19 @@ fn acl_user_limited_to_the_prefix() {
             .expect_err("an invalid URL");
         for shown in [format!("{error}"), format!("{error:?}")] {
             assert!(!shown.contains(APP_PASSWORD), "{bad}: {shown}");
+            texts_checked += 1;
         }
     }
+    record(
+        "R18",
+        "acl_user_limited_to_the_prefix",
+        json!({
+            "nodes": redis.node_count(),
+            "app_hits": 1,
+            "commands_refused_noperm": refused,
+            "unauthenticated_backend_errors": info.backend_errors,
+            "texts_checked_for_passwords": texts_checked,
+            "passwords_shown": 0,
+        }),
+    );
 }
