@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{LazyLock, OnceLock};
 use std::time::{Duration, Instant};
 
-use cache_core::ttl_cache;
+use cache_core::{StorageBackend, ttl_cache};
 use cache_redis::RedisBackend;
 use cache_tests::redis_server::{Redis, Resp, Topology};
 use cache_tests::{DEADLINE, wait_until};
@@ -77,9 +77,12 @@ fn subscribers(redis: &Redis) -> i64 {
 }
 
 /// The subscriber connects in the background; copies are kept once it has.
+/// The server counts the subscription before the subscriber marks the tier
+/// usable (and makes older copies stale): wait for both, or a copy kept in
+/// between is dropped and the next call goes to Redis.
 fn wait_for_subscription(redis: &Redis) {
     assert!(
-        wait_until(|| subscribers(redis) > 0),
+        wait_until(|| subscribers(redis) > 0 && TIERED.local_tier().is_some()),
         "the local tier never subscribed"
     );
 }
@@ -131,6 +134,20 @@ impl Probe {
         }
     }
 
+    /// The generation of the child's local tier; `None` while it keeps no
+    /// copies (its subscriber is not in place).
+    fn generation(&mut self) -> Option<u64> {
+        writeln!(self.stdin, "tier").unwrap();
+        self.stdin.flush().unwrap();
+        let mut line = String::new();
+        self.stdout.read_line(&mut line).unwrap();
+        let value = line
+            .trim()
+            .strip_prefix("tier=")
+            .unwrap_or_else(|| panic!("{line:?}"));
+        (value != "none").then(|| value.parse().unwrap())
+    }
+
     /// `(hits, misses, computations)` after one call of `tiered(x)`.
     fn get(&mut self, x: u64) -> (u64, u64, u64) {
         writeln!(self.stdin, "get {x}").unwrap();
@@ -165,18 +182,24 @@ fn clear_in_one_process_invalidates_another(topology: Topology) {
     let mut probe = Probe::spawn(topology);
     assert_eq!(probe.get(7), (0, 1, 1));
     // Once subscribed (both processes), the child's next write stays local.
-    assert!(wait_until(|| subscribers(&redis) == 1));
+    assert!(wait_until(
+        || subscribers(&redis) == 1 && probe.generation().is_some()
+    ));
     // Refill after the subscription: once the clear has reached the child
-    // (asynchronously), a computation, then local hits.
+    // (its generation moved; the deletion in Redis may be seen earlier), a
+    // computation, then local hits.
     let (_, _, first) = probe.get(7);
+    let generation = probe.generation();
     tiered::cache_clear();
-    let mut computed = first;
     assert!(
-        wait_until(|| {
-            computed = probe.get(7).2;
-            computed > first
-        }),
+        wait_until(|| probe.generation() > generation),
         "the first clear never reached the child"
+    );
+    let (_, _, computed) = probe.get(7);
+    assert_eq!(
+        computed,
+        first + 1,
+        "the child did not compute after the clear"
     );
     let before = gets_served(&redis);
     let (hits, _, computations) = probe.get(7);

@@ -3,14 +3,16 @@
 //!
 //! Usage: `tier-probe <single|cluster> <node URL>...`. Each `get <n>` line
 //! calls the function and answers `value=<v> hits=<n> misses=<n>
-//! computations=<n>`; `quit` (or the end of stdin) exits.
+//! computations=<n>`; `tier` answers `tier=<generation>` once the local tier
+//! keeps copies (its invalidation subscriber is in place), else `tier=none`;
+//! `quit` (or the end of stdin) exits.
 
 use std::io::{BufRead, Write};
 use std::process::ExitCode;
 use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
 
-use cache_core::ttl_cache;
+use cache_core::{StorageBackend, ttl_cache};
 use cache_redis::RedisBackend;
 
 static NODES: OnceLock<(bool, Vec<String>)> = OnceLock::new();
@@ -63,6 +65,13 @@ fn main() -> ExitCode {
                     "value={value} hits={} misses={} computations={}",
                     info.hits, info.misses, info.computations
                 );
+                let _ = stdout.flush();
+            }
+            (Some("tier"), None) => {
+                let _ = match TIERED.local_tier() {
+                    Some(tier) => writeln!(stdout, "tier={}", tier.generation),
+                    None => writeln!(stdout, "tier=none"),
+                };
                 let _ = stdout.flush();
             }
             (Some("quit"), _) => break,
