@@ -595,7 +595,7 @@ fn machine() -> String {
                 .map(|(_, model)| model.trim().to_owned())
         });
     match model {
-        Some(model) => format!("{cores} cores ({model}), shared with other work"),
+        Some(model) => format!("{cores} cores ({model})"),
         None => format!("{cores} cores"),
     }
 }
