@@ -148,8 +148,9 @@ mod tests {
     use crate::clock::Clock;
     use crate::engine::{Config, RINGS, Store};
 
-    #[test]
-    fn rounds_drop_the_items_of_expired_entries_however_few_entries_live() {
+    /// A store holding 100,000 entries that have just expired (1 ms TTL, the
+    /// mock clock 2 ms later), none swept yet.
+    fn expired_burst() -> std::sync::Arc<Store<u64, u64>> {
         let (clock, time) = Clock::mock();
         let store = Store::<u64, u64>::new(Config {
             ttl: Some(Duration::from_millis(1)),
@@ -160,6 +161,12 @@ mod tests {
             store.insert(k, k, Some(Duration::from_millis(1)));
         }
         time.advance(Duration::from_millis(2));
+        store
+    }
+
+    #[test]
+    fn rounds_drop_the_items_of_expired_entries_however_few_entries_live() {
+        let store = expired_burst();
         // The first round removes the expired entries (expiry heaps); their
         // CLOCK items remain until rounds walk them.
         store.sweep_round();
@@ -221,16 +228,7 @@ mod tests {
     /// 131,000 item slots and as many heap slots here without the shrink).
     #[test]
     fn rounds_give_back_the_capacity_of_dropped_items() {
-        let (clock, time) = Clock::mock();
-        let store = Store::<u64, u64>::new(Config {
-            ttl: Some(Duration::from_millis(1)),
-            max_entries: 1_000_000,
-            clock,
-        });
-        for k in 0..100_000 {
-            store.insert(k, k, Some(Duration::from_millis(1)));
-        }
-        time.advance(Duration::from_millis(2));
+        let store = expired_burst();
         for _ in 0..16 {
             store.sweep_round();
         }
