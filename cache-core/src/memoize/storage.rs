@@ -528,7 +528,7 @@ impl CachedFn {
             // A key is built for the place it is used with.
             (Place::Memory { .. }, None) => return body(),
         };
-        let tier = match self.local_miss::<M::Stored>(stored, &key, looked_up) {
+        let tier = match self.local_miss::<M::Stored>(&key, looked_up) {
             Ok(value) => return M::join(value),
             Err(tier) => tier,
         };
@@ -542,27 +542,25 @@ impl CachedFn {
         result.map_or_else(|unstored| unstored, M::join)
     }
 
-    /// The local tier's lookup unless the caller made it (`looked_up`): a
-    /// hit, or the key and tier to fill after the storage call (`None`: no
-    /// copy may be kept). The lookup comes first: its hit derives no digest.
+    /// The local tier to fill after the storage call, with the key to fill it
+    /// under: the tier the caller's lookup missed in (`looked_up`), or the
+    /// result of a lookup made now (the caller's came before the state was
+    /// set). `Ok`: a hit after all.
     #[allow(clippy::type_complexity)]
     fn local_miss<V: Clone + Send + Sync + 'static>(
         &self,
-        stored: &Stored,
         key: &SiteKey,
         looked_up: Option<Option<LocalTier>>,
     ) -> Result<V, Option<(MemKey, LocalTier)>> {
-        let Some(mem) = key.mem.filter(|_| stored.has_local_tier()) else {
-            return Err(None);
-        };
         let tier = match looked_up {
             Some(tier) => tier,
-            None => match stored.local_lookup::<V>(&mem, self.spec.identity) {
-                Ok(value) => return Ok(value),
-                Err(tier) => tier,
+            None => match self.local_hit::<V>(key) {
+                Some(Ok(value)) => return Ok(value),
+                Some(Err(tier)) => tier,
+                None => None,
             },
         };
-        Err(tier.map(|tier| (mem, tier)))
+        Err(key.mem.zip(tier))
     }
 
     /// The storage digest of a key: computed alongside when the encoding
@@ -659,7 +657,7 @@ impl CachedFn {
             (Place::Storage(stored), _) => stored,
             (Place::Memory { .. }, None) => return body.await,
         };
-        let tier = match self.local_miss::<M::Stored>(stored, &key, looked_up) {
+        let tier = match self.local_miss::<M::Stored>(&key, looked_up) {
             Ok(value) => return M::join(value),
             Err(tier) => tier,
         };

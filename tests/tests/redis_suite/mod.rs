@@ -965,21 +965,40 @@ fn paused_node_sync_calls_cost_at_most_one_budget() {
         "hits did not resume after SIGCONT: {:?}",
         paused::cache_info()
     );
-    let info = paused::cache_info();
+    record_pause(
+        "paused_node_sync_calls_cost_at_most_one_budget",
+        2,
+        latencies.len(),
+        slowest,
+        paused::cache_info().backend_errors,
+        resumed,
+    );
+}
+
+/// The figures of an R8 run: `calls` made while the server was stopped, the
+/// slowest of them, and the time since SIGCONT until every key hit again.
+fn record_pause(
+    test: &str,
+    callers: usize,
+    calls: usize,
+    slowest: Duration,
+    backend_errors: u64,
+    resumed: Instant,
+) {
     record(
         "R8",
-        "paused_node_sync_calls_cost_at_most_one_budget",
+        test,
         json!({
-            "callers": 2,
+            "callers": callers,
             "pause_ms": ms(PAUSE),
-            "calls_while_stopped": latencies.len(),
+            "calls_while_stopped": calls,
             "slowest_call_ms": ms(slowest),
             "body_ms": ms(BODY),
             "op_budget_ms": ms(OP_BUDGET),
             "scheduling_margin_ms": ms(MARGIN),
-            "bound_ms": ms(bound),
+            "bound_ms": ms(BODY + OP_BUDGET + MARGIN),
             "breaker_opens": FAST.breaker_opens(),
-            "backend_errors": info.backend_errors,
+            "backend_errors": backend_errors,
             "all_keys_hit_after_sigcont_ms": ms(resumed.elapsed()),
         }),
     );
@@ -1048,23 +1067,13 @@ fn paused_node_async_calls_cost_at_most_one_budget() {
         "hits did not resume after SIGCONT: {:?}",
         paused_async::cache_info()
     );
-    let info = paused_async::cache_info();
-    record(
-        "R8",
+    record_pause(
         "paused_node_async_calls_cost_at_most_one_budget",
-        json!({
-            "callers": 4,
-            "pause_ms": ms(PAUSE),
-            "calls_while_stopped": latencies.len(),
-            "slowest_call_ms": ms(slowest),
-            "body_ms": ms(BODY),
-            "op_budget_ms": ms(OP_BUDGET),
-            "scheduling_margin_ms": ms(MARGIN),
-            "bound_ms": ms(bound),
-            "breaker_opens": FAST.breaker_opens(),
-            "backend_errors": info.backend_errors,
-            "all_keys_hit_after_sigcont_ms": ms(resumed.elapsed()),
-        }),
+        4,
+        latencies.len(),
+        slowest,
+        paused_async::cache_info().backend_errors,
+        resumed,
     );
 }
 
