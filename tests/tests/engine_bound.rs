@@ -152,11 +152,14 @@ fn bound_of_zero_stores_nothing_but_returns_values() {
     assert_eq!(cache.info().computations, 4);
 }
 
+/// Evicted values a concurrent read of the background sweep may hold back.
+const SWEEP_SLACK: i64 = 8;
+
 /// Values that count how many of them are alive.
 #[derive(Debug)]
 struct Counted<const ID: usize>(u64);
 
-static LIVE: [AtomicI64; 3] = [AtomicI64::new(0), AtomicI64::new(0), AtomicI64::new(0)];
+static LIVE: [AtomicI64; 4] = [const { AtomicI64::new(0) }; 4];
 
 impl<const ID: usize> Counted<ID> {
     fn new(n: u64) -> Self {
@@ -207,7 +210,8 @@ fn wait_for_live(live: impl Fn() -> i64, target: i64, limit: Duration) -> Result
 }
 
 /// R12 in small: values evicted, cleared or left in a dropped cache are all
-/// dropped eventually (the map reclaims memory by epochs, so with some lag).
+/// dropped: cleared ones within moments (the engine retires them itself, it
+/// does not wait for the map to reuse their slots), the rest with the cache.
 #[test]
 fn bound_evicted_and_cleared_values_are_all_dropped() {
     type V = Counted<0>;
@@ -232,16 +236,23 @@ fn bound_evicted_and_cleared_values_are_all_dropped() {
          right after clear {after_clear}, clear -> 0: {cleared_lag:?}, drop -> 0: {dropped_lag:?}"
     );
     assert!(
+        cleared_lag.is_ok(),
+        "cleared values not dropped: {after_clear} alive right after the clear"
+    );
+    assert!(
         dropped_lag.is_ok(),
         "values never dropped: {} still alive",
         V::live()
     );
 }
 
-/// Values evicted by the bound are dropped while inserts go on: the live values
-/// stay within a small multiple of the bound at every checkpoint (R12 in small).
-/// Not within the bound itself: the map frees removed entries by epochs, and up
-/// to about one bound's worth of evicted values await reclamation (≤ 2,000 seen).
+/// Values evicted by the bound are dropped while inserts go on: with one thread
+/// inserting, the values alive stay within the bound at every checkpoint (R12
+/// in small). The engine moves an evicted value out of its entry and has it
+/// dropped once no reader can be cloning it; alone, the thread gets it freed
+/// before its insert returns. The slack is for the background sweep, whose
+/// reads can hold the epoch back for a moment. (Before, evicted values waited
+/// for the map to reuse their slots: up to 2,000 alive.)
 #[test]
 fn bound_live_values_stay_near_the_bound_during_inserts() {
     type V = Counted<1>;
@@ -264,7 +275,7 @@ fn bound_live_values_stay_near_the_bound_during_inserts() {
     let rss_at_end = rss_kib();
     eprintln!("drop-counting values: max live at checkpoints {max_live} for a bound of 1000");
     assert!(
-        max_live <= 3_000,
+        max_live <= 1_000 + SWEEP_SLACK,
         "evicted values pile up: {max_live} alive for a bound of 1,000"
     );
     assert!(max_len <= 1_000, "len {max_len} over the bound");
@@ -281,6 +292,35 @@ fn bound_live_values_stay_near_the_bound_during_inserts() {
             "rss_kib_after_10k_keys": rss_after_first_10k,
             "rss_kib_at_end": rss_at_end,
         }),
+    );
+}
+
+/// R12 in small, through the loading path (`get_or_insert_with`, what
+/// `#[ttl_cache]` uses): nothing but the entries keeps a value alive. The
+/// computation's slot, replaced by the entry, lingers in the map until its
+/// slot is reused; it must not hold the value (it did: 1,884 values beyond a
+/// bound of 10,000 at rest in the soak).
+#[test]
+fn bound_loaded_values_leave_nothing_behind() {
+    type V = Counted<3>;
+    let cache: Cache<u64, V> = Cache::builder().max_entries(1_000).build();
+    let mut max_live = 0;
+    for k in 0..20_000u64 {
+        drop(cache.get_or_insert_with(k, || V::new(k)));
+        if k % 1_000 == 999 {
+            max_live = max_live.max(V::live());
+        }
+    }
+    assert_eq!(cache.len(), 1_000);
+    let settled = wait_for_live(V::live, 1_000, Duration::from_secs(2));
+    assert!(
+        settled.is_ok(),
+        "{} values alive for 1,000 entries",
+        V::live()
+    );
+    assert!(
+        max_live <= 1_000 + SWEEP_SLACK,
+        "evicted values pile up: {max_live} alive for a bound of 1,000"
     );
 }
 

@@ -3,12 +3,11 @@
 use std::future::Future;
 use std::hash::Hash;
 use std::sync::Arc;
-use std::sync::atomic::AtomicBool;
 
 use scc::hash_index::Entry as MapEntry;
 
 use super::flight::{self, ActiveScope, Flight, Outcome, Scoped};
-use super::{Entry, Slot, Store};
+use super::{Entry, Retired, Slot, Store};
 use crate::stats::Counter;
 
 /// What claiming a key's slot gave.
@@ -62,6 +61,18 @@ where
     }
 }
 
+/// Settles a leader's flight once the map no longer names it (its slot was
+/// replaced or removed), so no new waiter can join: hands `value` to the waiters
+/// if there are any. Otherwise nobody can read it, and it is not left in the
+/// flight: the replaced slot keeps its handle until the map reuses the slot,
+/// and the value would live (beyond the cache's bound) as long.
+fn settle<V: Clone>(flight: &Arc<Flight<V>>, value: Option<V>) {
+    match value {
+        Some(value) if Arc::strong_count(flight) > 2 => flight.finish(value),
+        _ => flight.abandon(),
+    }
+}
+
 impl<K, V> Store<K, V>
 where
     K: Eq + Hash + Clone + Send + Sync + 'static,
@@ -72,10 +83,12 @@ where
         let now = self.config.clock.recent();
         match self.map.entry_sync(key.clone()) {
             MapEntry::Occupied(mut occupied) => match occupied.get() {
-                Slot::Ready(entry) if entry.is_live(now) => Claim::Hit(entry.value.clone()),
+                Slot::Ready(entry) if entry.is_live(now) => Claim::Hit(entry.value().clone()),
                 Slot::Loading(flight) => Claim::Wait(Arc::clone(flight)),
-                Slot::Ready(_) => {
+                Slot::Ready(expired) => {
                     let flight = Flight::new();
+                    let mut retired = Retired::new();
+                    expired.retire(&mut retired);
                     occupied.update(Slot::Loading(Arc::clone(&flight)));
                     self.stored
                         .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
@@ -102,27 +115,29 @@ where
                 &key,
                 |slot| matches!(slot, Slot::Loading(f) if Arc::ptr_eq(f, flight)),
             );
-            flight.finish(value);
+            settle(flight, Some(value));
             return;
         }
         let expires_at = self.config.clock.expiry_after(self.config.ttl);
         let ring = self.ring_of(&key);
+        let mut value = Some(value);
         let mut stored = false;
         if let MapEntry::Occupied(mut occupied) = self.map.entry_sync(key)
             && matches!(occupied.get(), Slot::Loading(f) if Arc::ptr_eq(f, flight))
+            && let Some(stored_value) = value.take()
         {
+            // Only `claim` hands out the flight, under this bucket lock: with no
+            // handle but ours and the slot's, no one waits or can start waiting,
+            // so the value moves into the entry instead of a clone.
+            if Arc::strong_count(flight) > 2 {
+                value = Some(stored_value.clone());
+            }
             let id = self.rings[ring].allocate_id();
-            let entry = Entry {
-                value: value.clone(),
-                expires_at,
-                id,
-                accessed: AtomicBool::new(false),
-            };
-            occupied.update(Slot::Ready(entry));
+            occupied.update(Slot::Ready(Entry::new(stored_value, expires_at, id)));
             self.rings[ring].push(occupied.key(), id, expires_at);
             stored = true;
         }
-        flight.finish(value);
+        settle(flight, value);
         if stored {
             self.added_one(ring);
         }

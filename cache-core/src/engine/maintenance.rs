@@ -121,10 +121,32 @@ fn run() {
         }
         // Dropping the last handle of a cache here (not under the lock) is fine.
         drop(caches);
+        release_retired();
         registry().rounds += 1;
         ROUND_DONE.notify_all();
     }
 }
+
+/// Drops what this round retired before the thread sleeps: the values of the
+/// entries it removed wait in this thread's epoch bags, which only this thread
+/// empties, and would otherwise outlive their entries by a whole interval. Each
+/// attempt advances the epoch once every thread reading the map has moved on,
+/// so a few attempts, yielding between them, free them; bounded, in case a
+/// reader holds on.
+fn release_retired() {
+    for _ in 0..RELEASE_ATTEMPTS {
+        let guard = scc::Guard::new();
+        if !guard.has_garbage() {
+            return;
+        }
+        guard.accelerate();
+        drop(guard);
+        std::thread::yield_now();
+    }
+}
+
+/// Attempts of [`release_retired`]: a few microseconds each.
+const RELEASE_ATTEMPTS: usize = 64;
 
 /// Blocks until the background sweep has completed `rounds` full rounds counted
 /// from now, or `timeout` passed. Returns whether it did.

@@ -20,6 +20,7 @@ mod ring;
 mod sync;
 
 use std::hash::{BuildHasher, Hash};
+use std::mem::{ManuallyDrop, needs_drop};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
 use std::time::Duration;
@@ -38,14 +39,64 @@ const RINGS: usize = 16;
 type Hasher = foldhash::fast::RandomState;
 
 /// A stored value and its bookkeeping.
+///
+/// The map frees a removed entry only when a later insert needs its slot, long
+/// after the removal, so the engine does not leave the value to it: whoever
+/// unlinks an entry moves the value out ([`Entry::retire`]) and drops it as soon
+/// as no reader can still see it ([`Retired`]). Evicted values thus go within an
+/// epoch, and the values alive stay within the bound (R12).
 pub(crate) struct Entry<V> {
-    pub(crate) value: V,
+    value: ManuallyDrop<V>,
     pub(crate) expires_at: Nanos,
     id: u64,
     accessed: AtomicBool,
+    /// Set when the value has been moved out by [`Entry::retire`]: the map's own
+    /// drop of the entry then leaves it alone.
+    retired: AtomicBool,
 }
 
 impl<V> Entry<V> {
+    pub(crate) fn new(value: V, expires_at: Nanos, id: u64) -> Self {
+        Self {
+            value: ManuallyDrop::new(value),
+            expires_at,
+            id,
+            accessed: AtomicBool::new(false),
+            retired: AtomicBool::new(false),
+        }
+    }
+
+    #[inline(always)]
+    pub(crate) fn value(&self) -> &V {
+        &self.value
+    }
+
+    /// Moves the value out into `retired`, which drops it once every reader that
+    /// may still be reading this entry has finished.
+    ///
+    /// Call it only while holding the entry's bucket lock, in the map operation
+    /// that unlinks the entry (a `remove_if_sync` condition that then returns
+    /// true, a `retain_sync` predicate that then returns false, or just before an
+    /// `OccupiedEntry::update`), so that it runs once per entry.
+    fn retire(&self, retired: &mut Retired<V>)
+    where
+        V: Send + 'static,
+    {
+        if !needs_drop::<V>() {
+            return;
+        }
+        debug_assert!(!self.retired.load(Ordering::Relaxed));
+        // SAFETY: the bytes stay where they are, valid, until the map drops the
+        // entry; readers that found the entry before it was unlinked may still be
+        // cloning them, which only reads. The copy taken here becomes the value's
+        // one owner: `retired` is set first, so the map's drop of the entry will
+        // not drop it again, and this runs once per entry (the caller holds the
+        // bucket lock and unlinks the entry in the same operation). The copy is
+        // dropped only through `Retired`, after the unlink, once every guard that
+        // could still reach the entry is gone.
+        self.retired.store(true, Ordering::Release);
+        retired.0.push(unsafe { std::ptr::read(&*self.value) });
+    }
     #[inline]
     pub(crate) fn is_live(&self, now: Nanos) -> bool {
         now < self.expires_at
@@ -56,6 +107,49 @@ impl<V> Entry<V> {
         // Read first: after the first hit the bit stays set and hits only read.
         if !self.accessed.load(Ordering::Relaxed) {
             self.accessed.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+impl<V> Drop for Entry<V> {
+    fn drop(&mut self) {
+        if !*self.retired.get_mut() {
+            // SAFETY: the value was not moved out (`retired` is unset, and the map
+            // drops an entry once, after every reader is gone), so this is its drop.
+            unsafe { ManuallyDrop::drop(&mut self.value) }
+        }
+    }
+}
+
+/// Epoch advances asked for after a retirement (see [`Retired`]'s drop): with
+/// four, a thread alone frees its retired values before it returns.
+const RETIRE_ADVANCES: usize = 4;
+
+/// Values moved out of entries being unlinked ([`Entry::retire`]). Dropping it
+/// hands them to the epoch collector the map's readers use: they are dropped
+/// once every guard alive now is gone, that is once no reader can still be
+/// cloning them. Declare it before the map operation that unlinks the entries,
+/// so that it is dropped after.
+pub(crate) struct Retired<V: Send + 'static>(Vec<V>);
+
+impl<V: Send + 'static> Retired<V> {
+    pub(crate) fn new() -> Self {
+        Self(Vec::new())
+    }
+}
+
+impl<V: Send + 'static> Drop for Retired<V> {
+    fn drop(&mut self) {
+        if self.0.is_empty() {
+            return;
+        }
+        let values = std::mem::take(&mut self.0);
+        scc::Guard::new().defer_execute(move || drop(values));
+        // The collector advances the epoch once every 128 guards of a thread,
+        // and frees a value after a few advances. Ask for the advances now; each
+        // succeeds once every reader that was active has finished.
+        for _ in 0..RETIRE_ADVANCES {
+            scc::Guard::new().accelerate();
         }
     }
 }
@@ -147,7 +241,7 @@ where
             .peek_with(key, |_, slot| match slot {
                 Slot::Ready(entry) if entry.is_live(now) => {
                     entry.touch();
-                    Found::Hit(entry.value.clone())
+                    Found::Hit(entry.value().clone())
                 }
                 Slot::Ready(entry) => Found::Expired(entry.id),
                 Slot::Loading(_) => Found::Absent,
@@ -179,7 +273,7 @@ where
         self.map
             .peek_with(key, |_, slot| match slot {
                 Slot::Ready(entry) if entry.is_live(now) => {
-                    Some((entry.value.clone(), remaining(entry.expires_at, now)))
+                    Some((entry.value().clone(), remaining(entry.expires_at, now)))
                 }
                 _ => None,
             })
@@ -190,14 +284,8 @@ where
     pub(crate) fn insert(&self, key: K, value: V, ttl: Option<Duration>) {
         let expires_at = self.config.clock.expiry_after(ttl);
         let ring = self.ring_of(&key);
-        let entry = |id| {
-            Slot::Ready(Entry {
-                value,
-                expires_at,
-                id,
-                accessed: AtomicBool::new(false),
-            })
-        };
+        let entry = |id| Slot::Ready(Entry::new(value, expires_at, id));
+        let mut retired = Retired::new();
         // Ring locks are taken inside the map's bucket lock, never the other way round.
         let added = match self.map.entry_sync(key) {
             MapEntry::Occupied(mut occupied) => match occupied.get() {
@@ -205,6 +293,7 @@ where
                     // An overwrite keeps the entry's ring item: repeated overwrites of
                     // one key do not pile up copies of it.
                     let (id, old_expiry) = (old.id, old.expires_at);
+                    old.retire(&mut retired);
                     occupied.update(entry(id));
                     self.rings[ring].retime(occupied.key(), id, old_expiry, expires_at);
                     false
@@ -239,9 +328,11 @@ where
     {
         let now = self.config.clock.recent();
         let mut removed = None;
+        let mut retired = Retired::new();
         let found = self.map.remove_if_sync(key, |slot| match slot {
             Slot::Ready(entry) => {
-                removed = Some(entry.is_live(now).then(|| entry.value.clone()));
+                removed = Some(entry.is_live(now).then(|| entry.value().clone()));
+                entry.retire(&mut retired);
                 true
             }
             Slot::Loading(_) => false,
@@ -263,9 +354,11 @@ where
     /// still get their values, which are then not stored), and resets the counters.
     pub(crate) fn clear(&self) {
         let mut removed: isize = 0;
+        let mut retired = Retired::new();
         self.map.retain_sync(|_, slot| {
-            if let Slot::Ready(_) = slot {
+            if let Slot::Ready(entry) = slot {
                 removed += 1;
+                entry.retire(&mut retired);
             }
             false
         });
@@ -294,7 +387,7 @@ where
             if let Slot::Ready(entry) = slot
                 && entry.is_live(now)
             {
-                f(key, &entry.value, remaining(entry.expires_at, now));
+                f(key, entry.value(), remaining(entry.expires_at, now));
             }
             true
         });
@@ -330,10 +423,14 @@ where
         Q: Equivalent<K> + Hash + ?Sized,
     {
         let now = self.config.clock.recent();
-        let removed = self.map.remove_if_sync(
-            key,
-            |slot| matches!(slot, Slot::Ready(e) if e.id == id && !e.is_live(now)),
-        );
+        let mut retired = Retired::new();
+        let removed = self.map.remove_if_sync(key, |slot| match slot {
+            Slot::Ready(e) if e.id == id && !e.is_live(now) => {
+                e.retire(&mut retired);
+                true
+            }
+            _ => false,
+        });
         if removed {
             self.stored.fetch_sub(1, Ordering::Relaxed);
             self.stats.bump(Counter::Expirations);
@@ -384,9 +481,11 @@ where
                 return false;
             };
             let mut was_live = false;
+            let mut retired = Retired::new();
             let removed = self.map.remove_if_sync(&key, |slot| match slot {
                 Slot::Ready(e) if e.id == id => {
                     was_live = e.is_live(now);
+                    e.retire(&mut retired);
                     true
                 }
                 _ => false,
