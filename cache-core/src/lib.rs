@@ -8,6 +8,7 @@
 //! - [`DefaultMap`]: a map whose missing keys materialize from a producer.
 //! - [`codec`]: serializers (MessagePack, JSON, your own) and the checked envelope
 //!   that guards every stored byte.
+//! - [`guide`]: every feature taught with examples that run; start here.
 #![deny(missing_docs)]
 
 mod cache;
@@ -15,6 +16,7 @@ pub mod clock;
 pub mod codec;
 mod default_map;
 mod engine;
+pub mod guide;
 pub mod hash;
 mod memoize;
 mod stats;
