@@ -76,7 +76,7 @@ pub use crate::counters::SharedCounters;
 use crate::counters::{Connect, Pending};
 pub use crate::lock::{LockError, LockGuard, RedisLock};
 pub use crate::map::{MapError, RedisMap};
-use crate::text::{glob_escape, password_of, redact, redact_url};
+use crate::text::{glob_escape, password_of, redact};
 use crate::tier::Tier;
 
 const NAME: &str = "redis";
@@ -695,12 +695,97 @@ impl RedisBackend {
 
     /// The `SCAN MATCH` pattern of every key of `namespace`, whatever its version.
     pub fn namespace_pattern(&self, namespace: &str) -> String {
+        self.entries_pattern(&glob_escape(namespace), "??????????")
+    }
+
+    /// The `SCAN MATCH` pattern of stored results whose identity and version
+    /// match the glob texts `namespace` and `version` (already escaped).
+    fn entries_pattern(&self, namespace: &str, version: &str) -> String {
         format!(
-            "{}:{}:v??????????:{}",
+            "{}:{namespace}:v{version}:{}",
             glob_escape(&self.inner.prefix),
-            glob_escape(namespace),
             "?".repeat(64)
         )
+    }
+
+    /// Passes every batch of keys of stored results under this backend's
+    /// prefix (every cache, every version: keys as [`key`](Self::key) makes
+    /// them) to `each`, walking the keyspace with `SCAN` as `cache_clear`
+    /// does (on a cluster, on every master). Returns how many keys it saw.
+    /// `SCAN`'s guarantees hold: a key present throughout is seen, a key
+    /// written or deleted meanwhile may or may not be, and one may be seen
+    /// twice if the server resizes its table during the walk. For operators'
+    /// tools (`cache-cli list`); O(keys in the database).
+    ///
+    /// # Errors
+    ///
+    /// A [`BackendError`] when Redis cannot be read, or the first error of `each`.
+    pub fn scan_entries(
+        &self,
+        mut each: impl FnMut(&[String]) -> Result<(), BackendError>,
+    ) -> Result<u64, BackendError> {
+        let pattern = self.entries_pattern("*", "??????????");
+        self.scan_sync("scan", &pattern, false, &mut each)
+    }
+
+    /// What `cache_clear` of the cache `namespace` does, from a process that
+    /// need not run the cached function (an operator's tool, `cache-cli
+    /// clear`): deletes its stored results, of `version` only or of every
+    /// version; tells every process with a local tier on this prefix to drop
+    /// its copies (`PUBLISH` on `<prefix>:invalidate`, whether or not this
+    /// backend has a local tier); and, when every version goes, deletes its
+    /// shared counters. A cache whose identity merely starts with
+    /// `namespace` (`ns2` for `ns`, `a::f::g` for `a::f`) is never touched.
+    /// Returns how many keys of stored results were removed.
+    ///
+    /// # Errors
+    ///
+    /// A [`BackendError`] when Redis cannot be reached; keys unlinked before
+    /// the failure stay deleted.
+    pub fn clear_cache(&self, namespace: &str, version: Option<u32>) -> Result<u64, BackendError> {
+        let pattern = match version {
+            None => self.namespace_pattern(namespace),
+            Some(version) => {
+                self.entries_pattern(&glob_escape(namespace), &format!("{version:010}"))
+            }
+        };
+        let removed = self.scan_sync("clear", &pattern, true, &mut |_| Ok(()))?;
+        let message = match &self.inner.tier {
+            Some(tier) => {
+                tier.invalidate();
+                tier.message(namespace)
+            }
+            // Any origin but a tier's own makes that tier drop its copies.
+            None => format!("{:016x}:{namespace}", 0),
+        };
+        let mut cmd = Cmd::new();
+        cmd.arg("PUBLISH")
+            .arg(invalidation_channel(&self.inner.prefix))
+            .arg(message);
+        self.query_sync::<i64>("clear", cmd)?;
+        if version.is_none() {
+            if let Some(state) = &self.inner.counters {
+                state.pending.forget(namespace);
+            }
+            let mut cmd = Cmd::new();
+            cmd.arg("DEL").arg(self.counter_key(namespace));
+            self.query_sync::<()>("clear", cmd)?;
+        }
+        Ok(removed)
+    }
+
+    /// Runs one Redis command on this backend's connection (on a cluster,
+    /// routed by the command's key, or to any node for a keyless one), within
+    /// the time budget and behind the breaker, like every call of the
+    /// backend. For operators' tools that inspect stored results
+    /// (`cache-cli inspect`: `PTTL`, `STRLEN`, `MEMORY USAGE`).
+    ///
+    /// # Errors
+    ///
+    /// A [`BackendError`] when Redis cannot be reached or answers with an
+    /// error; its message never contains the password.
+    pub fn command<T: FromRedisValue + Send + 'static>(&self, cmd: Cmd) -> Result<T, BackendError> {
+        self.query_sync("command", cmd)
     }
 
     /// One command for a sync caller: on the shared blocking connection of a
@@ -916,22 +1001,25 @@ impl RedisBackend {
         }
     }
 
-    /// Counts, and with `delete` unlinks, every key of `namespace`: `SCAN`
-    /// until the cursor returns to 0, on the server or on every master of the
-    /// cluster. Each round trip has the time budget.
+    /// Passes every batch of keys matching `pattern` to `each`, and with
+    /// `delete` unlinks them: `SCAN` until the cursor returns to 0, on the
+    /// server or on every master of the cluster. Each round trip has the time
+    /// budget. Returns the keys seen, or with `delete` the keys `UNLINK`
+    /// removed (a key `SCAN` returned twice, or that expired meanwhile, is
+    /// not counted).
     fn scan_sync(
         &self,
         operation: &'static str,
-        namespace: &str,
+        pattern: &str,
         delete: bool,
+        each: &mut dyn FnMut(&[String]) -> Result<(), BackendError>,
     ) -> Result<u64, BackendError> {
-        let pattern = self.namespace_pattern(namespace);
         let scan = |cursor: u64| {
             let mut cmd = Cmd::new();
             cmd.arg("SCAN")
                 .arg(cursor)
                 .arg("MATCH")
-                .arg(&pattern)
+                .arg(pattern)
                 .arg("COUNT")
                 .arg(SCAN_COUNT);
             cmd
@@ -942,10 +1030,12 @@ impl RedisBackend {
             loop {
                 let (next, keys): (u64, Vec<String>) =
                     self.with_single(operation, |conn| scan(cursor).query(conn))?;
-                count += keys.len() as u64;
-                if delete && !keys.is_empty() {
-                    self.with_single(operation, |conn| {
-                        Cmd::new().arg("UNLINK").arg(keys).query::<()>(conn)
+                each(&keys)?;
+                if !delete {
+                    count += keys.len() as u64;
+                } else if !keys.is_empty() {
+                    count += self.with_single(operation, |conn| {
+                        Cmd::new().arg("UNLINK").arg(keys).query::<u64>(conn)
                     })?;
                 }
                 if next == 0 {
@@ -976,8 +1066,10 @@ impl RedisBackend {
                             .await?;
                         Ok(FromRedisValue::from_redis_value(reply)?)
                     })?;
-                count += keys.len() as u64;
-                if delete && !keys.is_empty() {
+                each(&keys)?;
+                if !delete {
+                    count += keys.len() as u64;
+                } else if !keys.is_empty() {
                     // Keys of one node live in many slots: one UNLINK each, in
                     // one pipeline to that node.
                     let mut pipe = redis::pipe();
@@ -985,8 +1077,12 @@ impl RedisBackend {
                         pipe.cmd("UNLINK").arg(key);
                     }
                     let (route, n) = (node(), keys.len());
-                    self.with_bridge(operation, move |mut conn| async move {
-                        conn.route_pipeline(pipe, 0, n, route).await.map(drop)
+                    count += self.with_bridge(operation, move |mut conn| async move {
+                        let mut removed = 0u64;
+                        for reply in conn.route_pipeline(pipe, 0, n, route).await? {
+                            removed += u64::from_redis_value(reply)?;
+                        }
+                        Ok(removed)
                     })?;
                 }
                 if next == 0 {
@@ -1034,6 +1130,13 @@ fn connection_info(url: &str) -> redis::RedisResult<ConnectionInfo> {
     let info = url.into_connection_info()?;
     let settings = info.redis_settings().clone().set_skip_set_lib_name();
     Ok(info.set_redis_settings(settings))
+}
+
+/// `url` with its password, if it has one, replaced by `***`
+/// (`redis://user:***@host:6379/`): how this crate shows URLs in `Debug`
+/// output, for tools that print the URL they were given.
+pub fn redact_url(url: &str) -> String {
+    text::redact_url(url)
 }
 
 fn unavailable(reason: &str) -> BackendError {
@@ -1096,7 +1199,12 @@ impl StorageBackend for RedisBackend {
     }
 
     fn clear(&self, namespace: &str) -> Result<(), BackendError> {
-        self.scan_sync("clear", namespace, true)?;
+        self.scan_sync(
+            "clear",
+            &self.namespace_pattern(namespace),
+            true,
+            &mut |_| Ok(()),
+        )?;
         if let Some(tier) = &self.inner.tier {
             tier.invalidate();
             let mut cmd = Cmd::new();
@@ -1190,7 +1298,12 @@ impl StorageBackend for RedisBackend {
     }
 
     fn len(&self, namespace: &str) -> Result<u64, BackendError> {
-        self.scan_sync("len", namespace, false)
+        self.scan_sync(
+            "len",
+            &self.namespace_pattern(namespace),
+            false,
+            &mut |_| Ok(()),
+        )
     }
 
     fn get_async<'a>(
