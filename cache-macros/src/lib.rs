@@ -3,6 +3,7 @@
 //! only `<runtime>::…` paths, where `<runtime>` is `::ttl_cache` when the
 //! calling crate depends on `ttl-cache`, else `::cache_core` (each under the
 //! name the caller's `Cargo.toml` gives it), or the `crate = "path"` option.
+#![deny(missing_docs)]
 
 use proc_macro::TokenStream;
 
