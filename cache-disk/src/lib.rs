@@ -98,6 +98,7 @@
 //! expiry index (expiry, entry key), which sorts last so a sweep reads it
 //! from its start. One table rather than four keeps a write transaction to
 //! one B-tree.
+#![deny(missing_docs)]
 
 mod cache;
 mod error;

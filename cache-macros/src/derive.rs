@@ -24,7 +24,8 @@ struct Input<'a> {
     hashed_params: Vec<&'a Ident>,
     /// The const parameters, in declaration order.
     const_params: Vec<&'a Ident>,
-    /// The path of the runtime crate: `::cache_core` unless overridden.
+    /// The path of the runtime crate: `crate = "path"`, else
+    /// [`runtime_crate`](crate::runtime::runtime_crate)'s.
     krate: syn::Path,
     /// The name of the sink's type parameter: unlike local bindings, generic
     /// parameters are not hygienic, so it must differ from the item's own.
@@ -107,7 +108,7 @@ impl<'a> Input<'a> {
             .const_params()
             .map(|param| &param.ident)
             .collect();
-        let krate = krate.unwrap_or_else(|| syn::parse_quote!(::cache_core));
+        let krate = krate.unwrap_or_else(crate::runtime::runtime_crate);
         let mut generics = input.generics.clone();
         let predicates = &mut generics.make_where_clause().predicates;
         for ident in &hashed_params {

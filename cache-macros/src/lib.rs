@@ -1,10 +1,15 @@
-//! Procedural macros for `cache-core`. Use them through `cache-core`, which
-//! re-exports them; generated code names only `::cache_core::…` paths.
+//! Procedural macros for `cache-core`. Use them through `ttl-cache` (the
+//! facade crate) or `cache-core`, which re-export them. Generated code names
+//! only `<runtime>::…` paths, where `<runtime>` is `::ttl_cache` when the
+//! calling crate depends on `ttl-cache`, else `::cache_core` (each under the
+//! name the caller's `Cargo.toml` gives it), or the `crate = "path"` option.
+#![deny(missing_docs)]
 
 use proc_macro::TokenStream;
 
 mod ctxt;
 mod derive;
+mod runtime;
 mod ttl_cache;
 
 /// Derives `PersistentHash` for a struct or an enum.
@@ -22,7 +27,8 @@ pub fn derive_persistent_hash(input: TokenStream) -> TokenStream {
 /// function. The signature stays as written and the body runs only on a miss. Its
 /// result is kept for `ttl` (60 seconds by default), in a bounded in-memory cache
 /// (10,000 entries by default) or in a storage backend (Redis, a file) that
-/// `backend = …` names. Use the macro through `cache_core`, which re-exports it.
+/// `backend = …` names. Use the macro through `ttl_cache` (the facade crate) or
+/// `cache_core`, which re-export it.
 ///
 /// ```rust
 /// use cache_core::ttl_cache;
@@ -211,7 +217,7 @@ pub fn derive_persistent_hash(input: TokenStream) -> TokenStream {
 /// | `fail_closed` | off (fail-open) | a storage backend's read error is returned as `Err` instead of being a miss |
 /// | `result` / `option` | off | the return type is an alias of `Result` / `Option` |
 /// | `associated` | off | an associated fn that never mentions `Self` |
-/// | `crate = "path"` | `"cache_core"` | where the runtime crate is |
+/// | `crate = "path"` | `::ttl_cache` if the crate depends on `ttl-cache`, else `::cache_core` | where the runtime crate is |
 ///
 /// ## `ttl`
 ///
@@ -835,9 +841,14 @@ pub fn derive_persistent_hash(input: TokenStream) -> TokenStream {
 ///
 /// ## `crate`
 ///
-/// The path of the runtime crate, for code that reaches `cache_core` through a
-/// re-export and does not depend on it by name. The generated code names only
-/// `<path>::__private::…`. The default is `::cache_core`.
+/// The path of the runtime crate, for code that reaches `ttl_cache` or
+/// `cache_core` through a re-export and does not depend on either by name. The
+/// generated code names only `<path>::__private::…`. By default the macro reads
+/// the calling crate's `Cargo.toml`: `::ttl_cache` when it depends on
+/// `ttl-cache`, else `::cache_core`, each under the name given there (a
+/// `package = "ttl-cache"` rename is followed), and `::cache_core` when neither
+/// is found. `#[derive(PersistentHash)]` takes the same option, as
+/// `#[persistent_hash(crate = "path")]`.
 ///
 /// ```rust
 /// mod runtime {

@@ -46,8 +46,9 @@
 //!   master): O(keys in the database), so `current_size` is for dashboards and
 //!   tests, not for a hot path.
 //! - URLs: `redis://[user[:password]@]host:port[/db]`; with the `tls` feature,
-//!   `rediss://` and [`RedisBackendBuilder::tls_root_cert`]. `Debug` output and
+//!   `rediss://` and `RedisBackendBuilder::tls_root_cert`. `Debug` output and
 //!   error messages never contain the password.
+#![deny(missing_docs)]
 
 mod breaker;
 mod counters;

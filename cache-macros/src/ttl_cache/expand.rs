@@ -11,8 +11,8 @@ use super::item::{Form, Function, Returns};
 pub(super) fn expand(function: Function, args: &Args) -> TokenStream {
     let krate = args
         .krate
-        .as_ref()
-        .map_or_else(|| quote!(::cache_core), |path| quote!(#path));
+        .clone()
+        .unwrap_or_else(crate::runtime::runtime_crate);
     let private = quote!(#krate::__private);
     let ident = function.ident().clone();
     let site_fn = match function.form {
