@@ -17,6 +17,7 @@ mod default_map;
 mod engine;
 pub mod hash;
 mod memoize;
+pub mod observability;
 mod stats;
 
 /// The background sweep of expired entries.
