@@ -90,10 +90,6 @@ impl Stats {
 
     /// Names these counters' cache in events and metrics (the first call
     /// wins). Without the `tracing` and `metrics` features nothing is kept.
-    #[cfg_attr(
-        not(any(feature = "tracing", feature = "metrics")),
-        allow(clippy::unused_self)
-    )]
     pub(crate) fn set_label(&self, name: &Name, backend: &'static str) {
         #[cfg(any(feature = "tracing", feature = "metrics"))]
         let _ = self.label.set(Label {
@@ -233,9 +229,9 @@ impl Counts {
 /// Every counter is exact at the moment it is read. Counters count since the
 /// cache was created or last cleared.
 ///
-/// `Display` writes it on one line (see the [`fmt::Display`] impl below), and
-/// serde writes each field under its own name, as the registry's JSON shows
-/// ([`observability::caches`](crate::observability::caches)).
+/// `Display` writes it on one line, every field named; serde writes each field
+/// under its own name (the registry's JSON,
+/// [`observability::caches`](crate::observability::caches), holds it).
 ///
 /// ```
 /// use cache_core::Cache;

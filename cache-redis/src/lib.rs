@@ -322,6 +322,7 @@ impl RedisBackendBuilder {
             }
             _ => None,
         };
+        let breaker = Breaker::new(self.breaker_threshold, self.breaker_cooldown, &self.prefix);
         Ok(RedisBackend {
             inner: Arc::new(Inner {
                 tier,
@@ -332,7 +333,7 @@ impl RedisBackendBuilder {
                 secrets,
                 prefix: self.prefix,
                 op_timeout: self.op_timeout,
-                breaker: Breaker::new(self.breaker_threshold, self.breaker_cooldown),
+                breaker,
                 counters: self.shared_counters.map(|every| SharedState {
                     pending: Arc::default(),
                     every,

@@ -1,7 +1,6 @@
 //! Cached functions on a [`StorageBackend`]: serialized values in the checked
 //! envelope, failures as counted misses, single-flight within the process.
 
-use std::fmt;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
@@ -239,9 +238,10 @@ impl Stored {
 
     /// Counts a failed backend call (and traces it).
     #[cold]
-    fn failed(&self, key: Option<&Digest>, operation: &'static str, error: &dyn fmt::Display) {
+    fn failed(&self, key: Option<&Digest>, operation: &'static str, error: &BackendError) {
         self.stats.bump(Counter::BackendErrors);
-        observability::backend_error(&self.stats, key, operation, error);
+        let unavailable = matches!(error, BackendError::Unavailable { .. });
+        observability::backend_error(&self.stats, key, operation, error, unavailable);
     }
 
     /// Counts a value that did not decode or could not be encoded (and traces it).
@@ -394,9 +394,12 @@ impl Stored {
             Err(error) => {
                 // `M::refuse` takes the error: keep its text for the event.
                 let text = ErrorText::of(&error);
+                let unavailable = matches!(error, BackendError::Unavailable { .. });
                 match M::refuse(error) {
                     Ok(refused) => {
-                        self.failed(Some(&key.digest), "get", &text);
+                        self.stats.bump(Counter::BackendErrors);
+                        let key = Some(&key.digest);
+                        observability::backend_error(&self.stats, key, "get", &text, unavailable);
                         Err(refused)
                     }
                     Err(error) => Ok(Err(error)),

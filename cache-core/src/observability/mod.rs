@@ -50,7 +50,7 @@
 //! |---|---|---|---|
 //! | a miss (a lookup that found no live value) | event, `DEBUG` | `cache miss` | `cache`, `key` |
 //! | a computation (the body or producer runs) | span, `DEBUG` | `cache_compute` | `cache`, `key` |
-//! | a storage backend call failed or timed out | event, `WARN` | `cache backend error` | `cache`, `key` (when the call had one), `backend`, `operation`, `error` |
+//! | a storage backend call failed or timed out | event, `WARN` (`DEBUG` when the backend refused it without trying: an open circuit breaker, a closed file) | `cache backend error` | `cache`, `key` (when the call had one), `backend`, `operation`, `error` |
 //! | a stored value did not decode, or a value could not be encoded | event, `WARN` | `cache decode error` | `cache`, `key`, `backend`, `reason` |
 //!
 //! `error` is the backend's own message (Redis errors with any password
@@ -246,7 +246,9 @@ pub(crate) fn compute_in_span<F: std::future::Future>(
     }
 }
 
-/// A storage backend call failed (a `WARN` event). `error`: the
+/// A storage backend call failed: a `WARN` event, or `DEBUG` when the backend
+/// refused the call without trying (`unavailable`: an open circuit breaker,
+/// a closed file), whose cause the backend reports once itself. `error`: the
 /// [`BackendError`](crate::BackendError), or its [`ErrorText`].
 #[cold]
 pub(crate) fn backend_error(
@@ -254,13 +256,15 @@ pub(crate) fn backend_error(
     key: Option<&Digest>,
     operation: &'static str,
     error: &dyn fmt::Display,
+    unavailable: bool,
 ) {
     #[cfg(feature = "tracing")]
     if let Some(label) = stats.label() {
-        trace::backend_error(label, key.map(KeyRef::Digest), operation, error);
+        let key = key.map(KeyRef::Digest);
+        trace::backend_error(label, key, operation, error, unavailable);
     }
     #[cfg(not(feature = "tracing"))]
-    let _ = (stats, key, operation, error);
+    let _ = (stats, key, operation, error, unavailable);
 }
 
 /// A backend error's message, kept for an event when the error itself is

@@ -3,7 +3,6 @@
 //! a value.
 
 use super::{DecodeFailure, KeyRef, Label};
-use crate::codec::{CodecError, EnvelopeError};
 
 pub(super) fn miss(label: &Label, key: KeyRef<'_>) {
     tracing::debug!(cache = %label.name, key = %key, "cache miss");
@@ -18,23 +17,36 @@ pub(super) fn backend_error(
     key: Option<KeyRef<'_>>,
     operation: &'static str,
     error: &dyn std::fmt::Display,
+    unavailable: bool,
 ) {
-    match key {
-        Some(key) => tracing::warn!(
-            cache = %label.name,
-            key = %key,
-            backend = label.backend,
-            operation,
-            error = %error,
-            "cache backend error"
-        ),
-        None => tracing::warn!(
-            cache = %label.name,
-            backend = label.backend,
-            operation,
-            error = %error,
-            "cache backend error"
-        ),
+    // `tracing`'s level is a constant per call site: one event per level.
+    macro_rules! at {
+        ($level:expr) => {
+            match key {
+                Some(key) => tracing::event!(
+                    $level,
+                    cache = %label.name,
+                    key = %key,
+                    backend = label.backend,
+                    operation,
+                    error = %error,
+                    "cache backend error"
+                ),
+                None => tracing::event!(
+                    $level,
+                    cache = %label.name,
+                    backend = label.backend,
+                    operation,
+                    error = %error,
+                    "cache backend error"
+                ),
+            }
+        };
+    }
+    if unavailable {
+        at!(tracing::Level::DEBUG);
+    } else {
+        at!(tracing::Level::WARN);
     }
 }
 
@@ -49,22 +61,10 @@ pub(super) fn decode_error(label: &Label, key: KeyRef<'_>, failure: DecodeFailur
 }
 
 /// A fixed phrase for why a value was not decoded: the decoder's own message
-/// can quote the stored bytes (serde's "invalid type: string \"…\"").
+/// can quote the stored bytes.
 fn reason(failure: DecodeFailure<'_>) -> &'static str {
-    let DecodeFailure::Decode(error) = failure else {
-        return "the value cannot be encoded by the serializer";
-    };
-    match error {
-        CodecError::Serialize(_) => "the stored value does not decode as the expected type",
-        CodecError::Envelope(envelope) => match envelope {
-            EnvelopeError::SchemaMismatch { .. } => "the stored value is of another type",
-            EnvelopeError::CodecMismatch { .. } => "the stored value has another serializer",
-            EnvelopeError::ChecksumMismatch => "checksum mismatch: corrupt entry",
-            EnvelopeError::MacMissing
-            | EnvelopeError::UnexpectedMac
-            | EnvelopeError::MacMismatch => "MAC check failed: unsigned, forged or corrupt entry",
-            EnvelopeError::PayloadTooLarge { .. } => "the stored value is larger than allowed",
-            _ => "not a valid envelope: corrupt, truncated or foreign entry",
-        },
+    match failure {
+        DecodeFailure::Decode(error) => error.summary(),
+        DecodeFailure::Encode => "the value cannot be encoded by the serializer",
     }
 }
