@@ -331,13 +331,11 @@ impl Stored {
         typed.any.downcast::<Store<Digest, V>>().ok()
     }
 
-    /// The decoded value read from `key` (by `operation`); failures are
-    /// counted misses.
+    /// The decoded value read from `key`; failures are counted misses.
     fn decode<V: DeserializeOwned, S: Serializer>(
         &self,
         codec: &Codec<S>,
         key: &StorageKey<'_>,
-        operation: &'static str,
         read: Result<Option<Vec<u8>>, BackendError>,
     ) -> Option<V> {
         match read {
@@ -350,7 +348,7 @@ impl Stored {
             },
             Ok(None) => None,
             Err(error) => {
-                self.failed(Some(&key.digest), operation, &error);
+                self.failed(Some(&key.digest), "get", &error);
                 None
             }
         }
@@ -424,7 +422,7 @@ impl Stored {
     {
         let codec = self.codec::<M::Stored, S>(key);
         let read = self.refuse::<M, R>(key, self.get(key))?;
-        if let Some(value) = self.decode(&codec, key, "get", read) {
+        if let Some(value) = self.decode(&codec, key, read) {
             self.stats.bump(Counter::Hits);
             self.record(key.namespace, Lookup::Hit);
             return Ok(value);
@@ -468,7 +466,7 @@ impl Stored {
         loop {
             match self.try_lease(key) {
                 Ok(Some(token)) => {
-                    return match self.decode(codec, key, "get", self.get(key)) {
+                    return match self.decode(codec, key, self.get(key)) {
                         Some(value) => {
                             self.count_write(key, "lease", self.release_lease(key, token));
                             Led::Found(value)
@@ -478,7 +476,7 @@ impl Stored {
                 }
                 Ok(None) => {
                     std::thread::sleep(self.backend.lease_poll());
-                    if let Some(value) = self.decode(codec, key, "get", self.get(key)) {
+                    if let Some(value) = self.decode(codec, key, self.get(key)) {
                         return Led::Found(value);
                     }
                 }
@@ -501,7 +499,7 @@ impl Stored {
             match self.try_lease_async(key).await {
                 Ok(Some(token)) => {
                     let read = self.get_async(key).await;
-                    return match self.decode(codec, key, "get", read) {
+                    return match self.decode(codec, key, read) {
                         Some(value) => {
                             let released = self.release_lease_async(key, token).await;
                             self.count_write(key, "lease", released);
@@ -513,7 +511,7 @@ impl Stored {
                 Ok(None) => {
                     self.backend.lease_wait_async().await;
                     let read = self.get_async(key).await;
-                    if let Some(value) = self.decode(codec, key, "get", read) {
+                    if let Some(value) = self.decode(codec, key, read) {
                         return Led::Found(value);
                     }
                 }
@@ -541,7 +539,7 @@ impl Stored {
     {
         let codec = self.codec::<M::Stored, S>(key);
         let read = self.refuse::<M, R>(key, self.get_async(key).await)?;
-        if let Some(value) = self.decode(&codec, key, "get", read) {
+        if let Some(value) = self.decode(&codec, key, read) {
             self.stats.bump(Counter::Hits);
             self.record(key.namespace, Lookup::Hit);
             return Ok(value);
