@@ -3,13 +3,14 @@
 use std::fmt;
 use std::future::Future;
 use std::hash::Hash;
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 use scc::Equivalent;
 
 use crate::clock::Clock;
 use crate::engine::{Config, Store};
+use crate::observability::{self, CacheKind, Name, Observed, Registration};
 use crate::stats::CacheInfo;
 
 /// The bound on stored entries when none is given: 10,000.
@@ -68,12 +69,15 @@ impl From<Duration> for Expiry {
 /// ```
 pub struct Cache<K, V> {
     store: Arc<Store<K, V>>,
+    /// The name given with [`CacheBuilder::name`].
+    name: Option<Arc<str>>,
 }
 
 impl<K, V> Clone for Cache<K, V> {
     fn clone(&self) -> Self {
         Self {
             store: Arc::clone(&self.store),
+            name: self.name.clone(),
         }
     }
 }
@@ -85,6 +89,7 @@ where
 {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Cache")
+            .field("name", &self.name)
             .field("ttl", &self.store.config.ttl)
             .field("max_entries", &self.store.config.max_entries)
             .field("stats", &self.store.stats)
@@ -300,12 +305,33 @@ where
     pub fn max_entries(&self) -> usize {
         self.store.config.max_entries
     }
+
+    /// The name given with [`CacheBuilder::name`], if any.
+    pub fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+}
+
+impl<K, V> Observed for Store<K, V>
+where
+    K: Eq + Hash + Clone + Send + Sync + 'static,
+    V: Clone + Send + Sync + 'static,
+{
+    fn info(&self) -> CacheInfo {
+        Store::info(self)
+    }
+
+    #[cfg(feature = "metrics")]
+    fn lifetime(&self) -> (crate::stats::Counts, Option<u64>) {
+        (self.stats.lifetime(), Some(self.len() as u64))
+    }
 }
 
 /// Builds a [`Cache`].
 #[must_use]
 pub struct CacheBuilder<K, V> {
     config: Config,
+    name: Option<Arc<str>>,
     _types: std::marker::PhantomData<fn() -> (K, V)>,
 }
 
@@ -313,6 +339,7 @@ impl<K, V> fmt::Debug for CacheBuilder<K, V> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("CacheBuilder")
             .field("config", &self.config)
+            .field("name", &self.name)
             .finish()
     }
 }
@@ -329,6 +356,7 @@ where
                 max_entries: DEFAULT_MAX_ENTRIES,
                 clock: Clock::System,
             },
+            name: None,
             _types: std::marker::PhantomData,
         }
     }
@@ -358,10 +386,48 @@ where
         self
     }
 
+    /// Names the cache, so that it is observed: listed by
+    /// [`observability::caches`](crate::observability::caches), and, with the
+    /// `tracing` and `metrics` features, traced and measured under this name.
+    /// An unnamed cache is none of these. Names should be unique in the
+    /// process: metrics of caches sharing a name add up.
+    ///
+    /// ```
+    /// use cache_core::{Cache, observability};
+    ///
+    /// let sessions: Cache<u64, String> = Cache::builder().name("sessions").build();
+    /// assert_eq!(sessions.name(), Some("sessions"));
+    /// assert!(observability::caches().iter().any(|c| c.name == "sessions"));
+    /// drop(sessions);
+    /// assert!(!observability::caches().iter().any(|c| c.name == "sessions"));
+    /// ```
+    pub fn name(mut self, name: impl Into<String>) -> Self {
+        self.name = Some(Arc::from(name.into()));
+        self
+    }
+
     /// The cache.
     pub fn build(self) -> Cache<K, V> {
+        let max_entries = self.config.max_entries as u64;
+        let ttl = self.config.ttl;
+        let store = Store::new(self.config);
+        if let Some(name) = &self.name {
+            let name = Name::Shared(Arc::clone(name));
+            store.stats.set_label(&name, "memory");
+            let registration = Registration {
+                name,
+                kind: CacheKind::Cache,
+                backend: "memory",
+                ttl,
+                max_entries,
+                one_store_per_name: false,
+            };
+            let source = Arc::downgrade(&store) as Weak<dyn Observed>;
+            observability::register(registration, source);
+        }
         Cache {
-            store: Store::new(self.config),
+            store,
+            name: self.name,
         }
     }
 }

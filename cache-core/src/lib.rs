@@ -19,6 +19,7 @@ mod engine;
 pub mod guide;
 pub mod hash;
 mod memoize;
+pub mod observability;
 mod stats;
 
 /// The background sweep of expired entries.

@@ -13,6 +13,10 @@ use std::fmt;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+use crate::observability::Label;
+use crate::observability::Name;
+
 /// The counters a cache keeps. Their meaning is part of the API (see [`CacheInfo`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(usize)]
@@ -47,6 +51,30 @@ pub(crate) struct Stats {
     /// Subtracted from the sums: `reset` records the current totals here instead
     /// of writing to stripes owned by other threads.
     baseline: Mutex<[u64; COUNTERS]>,
+    /// The cache's name in events and metrics; unset for caches that are not
+    /// observed (an unnamed `Cache`, the storage runtime's own flights).
+    #[cfg(any(feature = "tracing", feature = "metrics"))]
+    label: std::sync::OnceLock<Label>,
+}
+
+impl Counter {
+    /// Whether the `metrics` feature records this counter as it rises: the
+    /// counters that rise only off the hit path, on a miss or a failure, where
+    /// the user's body or a backend call costs far more than a metrics update.
+    /// Hits and the others are published from the striped sums instead
+    /// ([`publish_metrics`](crate::observability::publish_metrics)). A
+    /// constant at every call site, so the test folds away where it is false.
+    #[cfg(feature = "metrics")]
+    #[inline(always)]
+    const fn recorded_inline(self) -> bool {
+        matches!(
+            self,
+            Counter::Misses
+                | Counter::Computations
+                | Counter::BackendErrors
+                | Counter::DecodeErrors
+        )
+    }
 }
 
 impl Stats {
@@ -55,7 +83,28 @@ impl Stats {
             stripes: (0..STRIPES).map(|_| Stripe::default()).collect(),
             overflow: Stripe::default(),
             baseline: Mutex::new([0; COUNTERS]),
+            #[cfg(any(feature = "tracing", feature = "metrics"))]
+            label: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Names these counters' cache in events and metrics (the first call
+    /// wins). Without the `tracing` and `metrics` features nothing is kept.
+    pub(crate) fn set_label(&self, name: &Name, backend: &'static str) {
+        #[cfg(any(feature = "tracing", feature = "metrics"))]
+        let _ = self.label.set(Label {
+            name: name.clone(),
+            backend,
+        });
+        #[cfg(not(any(feature = "tracing", feature = "metrics")))]
+        let _ = (name, backend);
+    }
+
+    /// The name of these counters' cache, if it has one.
+    #[cfg(any(feature = "tracing", feature = "metrics"))]
+    #[inline]
+    pub(crate) fn label(&self) -> Option<&Label> {
+        self.label.get()
     }
 
     /// Adds one to `counter`.
@@ -81,6 +130,20 @@ impl Stats {
                 self.overflow.0[index].fetch_add(n, Ordering::Relaxed);
             }
         }
+        #[cfg(feature = "metrics")]
+        if counter.recorded_inline() {
+            self.record_inline(counter, n);
+        }
+    }
+
+    /// The `metrics` side of a counter that is recorded as it rises.
+    #[cfg(feature = "metrics")]
+    #[cold]
+    #[inline(never)]
+    fn record_inline(&self, counter: Counter, n: u64) {
+        if let Some(label) = self.label.get() {
+            crate::observability::metrics::record(label, counter, n);
+        }
     }
 
     fn totals(&self) -> [u64; COUNTERS] {
@@ -96,17 +159,14 @@ impl Stats {
     pub(crate) fn snapshot(&self) -> Counts {
         let totals = self.totals();
         let baseline = *self.baseline.lock().unwrap_or_else(|e| e.into_inner());
-        let get = |c: Counter| totals[c as usize].wrapping_sub(baseline[c as usize]);
-        Counts {
-            hits: get(Counter::Hits),
-            misses: get(Counter::Misses),
-            computations: get(Counter::Computations),
-            evictions: get(Counter::Evictions),
-            expirations: get(Counter::Expirations),
-            reentrant_bypass: get(Counter::ReentrantBypass),
-            backend_errors: get(Counter::BackendErrors),
-            decode_errors: get(Counter::DecodeErrors),
-        }
+        Counts::from_totals(totals, baseline)
+    }
+
+    /// Every counter since the cache was made, clears ignored: these only
+    /// ever rise, as metrics counters must.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn lifetime(&self) -> Counts {
+        Counts::from_totals(self.totals(), [0; COUNTERS])
     }
 
     /// Sets every counter back to zero.
@@ -135,11 +195,57 @@ pub(crate) struct Counts {
     pub(crate) decode_errors: u64,
 }
 
+impl Counts {
+    fn from_totals(totals: [u64; COUNTERS], baseline: [u64; COUNTERS]) -> Self {
+        let get = |c: Counter| totals[c as usize].wrapping_sub(baseline[c as usize]);
+        Self {
+            hits: get(Counter::Hits),
+            misses: get(Counter::Misses),
+            computations: get(Counter::Computations),
+            evictions: get(Counter::Evictions),
+            expirations: get(Counter::Expirations),
+            reentrant_bypass: get(Counter::ReentrantBypass),
+            backend_errors: get(Counter::BackendErrors),
+            decode_errors: get(Counter::DecodeErrors),
+        }
+    }
+
+    /// Adds `other`'s counts to these.
+    #[cfg(feature = "metrics")]
+    pub(crate) fn absorb(&mut self, other: &Counts) {
+        self.hits += other.hits;
+        self.misses += other.misses;
+        self.computations += other.computations;
+        self.evictions += other.evictions;
+        self.expirations += other.expirations;
+        self.reentrant_bypass += other.reentrant_bypass;
+        self.backend_errors += other.backend_errors;
+        self.decode_errors += other.decode_errors;
+    }
+}
+
 /// A snapshot of a cache's counters and size.
 ///
 /// Every counter is exact at the moment it is read. Counters count since the
 /// cache was created or last cleared.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+///
+/// `Display` writes it on one line, every field named; serde writes each field
+/// under its own name (the registry's JSON,
+/// [`observability::caches`](crate::observability::caches), holds it).
+///
+/// ```
+/// use cache_core::Cache;
+///
+/// let cache: Cache<u64, u64> = Cache::builder().max_entries(100).build();
+/// cache.get_or_insert_with(1, || 10);
+/// cache.get(&1);
+/// assert_eq!(
+///     cache.info().to_string(),
+///     "hits 1, misses 1, hit ratio 50.0%, computations 1, size 1/100, evictions 0, \
+///      expirations 0, backend errors 0, decode errors 0, reentrant bypasses 0"
+/// );
+/// ```
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[non_exhaustive]
 pub struct CacheInfo {
     /// Lookups that found a live value.
@@ -206,6 +312,41 @@ impl CacheInfo {
         } else {
             self.hits as f64 / lookups as f64
         }
+    }
+}
+
+/// One line, every field named: `hits 90, misses 10, hit ratio 90.0%,
+/// computations 10, size 8/1000, evictions 0, expirations 2, backend errors 0,
+/// decode errors 0, reentrant bypasses 0`. The hit ratio reads `n/a` before
+/// the first lookup; an unbounded cache's size reads `8/unbounded`.
+impl fmt::Display for CacheInfo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "hits {}, misses {}, hit ratio ", self.hits, self.misses)?;
+        if self.hits == 0 && self.misses == 0 {
+            f.write_str("n/a")?;
+        } else {
+            write!(f, "{:.1}%", self.hit_ratio() * 100.0)?;
+        }
+        write!(
+            f,
+            ", computations {}, size {}/",
+            self.computations, self.current_size
+        )?;
+        if self.max_entries == u64::MAX {
+            f.write_str("unbounded")?;
+        } else {
+            write!(f, "{}", self.max_entries)?;
+        }
+        write!(
+            f,
+            ", evictions {}, expirations {}, backend errors {}, decode errors {}, \
+             reentrant bypasses {}",
+            self.evictions,
+            self.expirations,
+            self.backend_errors,
+            self.decode_errors,
+            self.reentrant_bypass
+        )
     }
 }
 

@@ -77,6 +77,15 @@ fn bump(counter: &AtomicU64) {
     counter.fetch_add(1, Ordering::Relaxed);
 }
 
+/// A key as events name it: the first 16 hex digits of its digest (never the
+/// key itself).
+#[cfg(feature = "tracing")]
+fn short(key: &StorageKey<'_>) -> String {
+    let mut hex = key.digest.to_hex();
+    hex.truncate(16);
+    hex
+}
+
 impl<K, V> DiskCache<K, V>
 where
     K: PersistentHash + ?Sized,
@@ -175,32 +184,81 @@ where
 
     /// The value stored under `key`, counting the lookup; damaged or
     /// undecodable values are misses.
-    fn lookup(&self, key: &K) -> Result<Option<V>, DiskError> {
-        let found = match self.backend.get(&self.key(key)) {
+    fn lookup(&self, key: &StorageKey<'_>) -> Result<Option<V>, DiskError> {
+        let found = match self.backend.get(key) {
             Ok(found) => found,
             Err(DiskError::Corrupt { .. }) => {
                 bump(&self.counts.decode_errors);
+                self.trace_decode_error(key, "record check failed: damaged entry");
                 None
             }
             Err(error) => {
                 bump(&self.counts.backend_errors);
                 bump(&self.counts.misses);
+                self.trace_backend_error(Some(key), "get", &error);
                 return Err(error);
             }
         };
         let value = found.and_then(|bytes| match self.codec.decode_value(&bytes) {
             Ok(value) => Some(value),
-            Err(_) => {
+            Err(error) => {
                 bump(&self.counts.decode_errors);
+                self.trace_decode_error(key, error.summary());
                 None
             }
         });
-        bump(if value.is_some() {
-            &self.counts.hits
+        if value.is_some() {
+            bump(&self.counts.hits);
         } else {
-            &self.counts.misses
-        });
+            bump(&self.counts.misses);
+            #[cfg(feature = "tracing")]
+            tracing::debug!(cache = %self.namespace, key = %short(key), "cache miss");
+        }
         Ok(value)
+    }
+
+    /// A `WARN` event for a failed call to the file (feature `tracing`).
+    fn trace_backend_error(
+        &self,
+        key: Option<&StorageKey<'_>>,
+        operation: &'static str,
+        error: &DiskError,
+    ) {
+        #[cfg(feature = "tracing")]
+        match key {
+            Some(key) => tracing::warn!(
+                cache = %self.namespace,
+                key = %short(key),
+                backend = crate::NAME,
+                operation,
+                error = %error,
+                "cache backend error"
+            ),
+            None => tracing::warn!(
+                cache = %self.namespace,
+                backend = crate::NAME,
+                operation,
+                error = %error,
+                "cache backend error"
+            ),
+        }
+        #[cfg(not(feature = "tracing"))]
+        let _ = (key, operation, error);
+    }
+
+    /// A `WARN` event for a value that did not decode or could not be
+    /// encoded, with a fixed `reason` (feature `tracing`).
+    fn trace_decode_error(&self, key: &StorageKey<'_>, reason: &'static str) {
+        #[cfg(feature = "tracing")]
+        tracing::warn!(
+            cache = %self.namespace,
+            key = %short(key),
+            backend = crate::NAME,
+            reason,
+            "cache decode error"
+        );
+        #[cfg(not(feature = "tracing"))]
+        let _ = (key, reason);
     }
 
     /// The live value of `key`, if any.
@@ -210,7 +268,7 @@ where
     /// When the file cannot be read. A damaged entry is not an error: it is
     /// a miss, counted in `decode_errors`.
     pub fn get(&self, key: &K) -> Result<Option<V>, DiskError> {
-        self.lookup(key)
+        self.lookup(&self.key(key))
     }
 
     /// Stores `value` under `key` with the cache's TTL.
@@ -220,7 +278,7 @@ where
     /// [`DiskError::Codec`] when the value cannot be serialized; otherwise as
     /// [`DiskBackend::set`].
     pub fn insert(&self, key: &K, value: &V) -> Result<(), DiskError> {
-        self.put(key, value, self.ttl)
+        self.put(&self.key(key), value, self.ttl)
     }
 
     /// Stores `value` under `key` for `ttl`.
@@ -229,14 +287,15 @@ where
     ///
     /// As [`insert`](Self::insert).
     pub fn insert_with_ttl(&self, key: &K, value: &V, ttl: Duration) -> Result<(), DiskError> {
-        self.put(key, value, Some(ttl))
+        self.put(&self.key(key), value, Some(ttl))
     }
 
-    fn put(&self, key: &K, value: &V, ttl: Option<Duration>) -> Result<(), DiskError> {
+    fn put(&self, key: &StorageKey<'_>, value: &V, ttl: Option<Duration>) -> Result<(), DiskError> {
         let bytes = self.encode(value)?;
-        self.backend
-            .set(&self.key(key), &bytes, ttl)
-            .inspect_err(|_| bump(&self.counts.backend_errors))
+        self.backend.set(key, &bytes, ttl).inspect_err(|error| {
+            bump(&self.counts.backend_errors);
+            self.trace_backend_error(Some(key), "set", error);
+        })
     }
 
     /// Stores every `(key, value)` with the cache's TTL, in one transaction:
@@ -263,7 +322,10 @@ where
             .collect();
         self.backend
             .set_many(&items, self.ttl)
-            .inspect_err(|_| bump(&self.counts.backend_errors))
+            .inspect_err(|error| {
+                bump(&self.counts.backend_errors);
+                self.trace_backend_error(None, "set_many", error);
+            })
     }
 
     /// Removes the entry of `key`; returns its value if it was live and decodes.
@@ -272,10 +334,11 @@ where
     ///
     /// When the file cannot be written.
     pub fn remove(&self, key: &K) -> Result<Option<V>, DiskError> {
-        let removed = self
-            .backend
-            .remove(&self.key(key))
-            .inspect_err(|_| bump(&self.counts.backend_errors))?;
+        let key = self.key(key);
+        let removed = self.backend.remove(&key).inspect_err(|error| {
+            bump(&self.counts.backend_errors);
+            self.trace_backend_error(Some(&key), "remove", error);
+        })?;
         Ok(removed.and_then(|bytes| self.codec.decode_value(&bytes).ok()))
     }
 
@@ -284,15 +347,23 @@ where
     /// unstored, each counted in `backend_errors`. Concurrent misses of one
     /// key each run `init` (no single-flight here; `#[ttl_cache]` has it).
     pub fn get_or_insert_with(&self, key: &K, init: impl FnOnce() -> V) -> V {
-        if let Ok(Some(value)) = self.lookup(key) {
+        let key = self.key(key);
+        if let Ok(Some(value)) = self.lookup(&key) {
             return value;
         }
         bump(&self.counts.computations);
-        let value = init();
+        let value = {
+            #[cfg(feature = "tracing")]
+            let _computing =
+                tracing::debug_span!("cache_compute", cache = %self.namespace, key = %short(&key))
+                    .entered();
+            init()
+        };
         // A failure is counted by `put`; a value that cannot be serialized
         // is returned unstored.
-        if let Err(DiskError::Codec { .. }) = self.put(key, &value, self.ttl) {
+        if let Err(DiskError::Codec { .. }) = self.put(&key, &value, self.ttl) {
             bump(&self.counts.decode_errors);
+            self.trace_decode_error(&key, "the value cannot be encoded by the serializer");
         }
         value
     }
@@ -339,8 +410,9 @@ where
     /// `current_size` (0, counted in `backend_errors`, if the file cannot be
     /// read). `max_entries` is the file's bound (`u64::MAX` if none).
     pub fn info(&self) -> CacheInfo {
-        let current_size = self.len().unwrap_or_else(|_| {
+        let current_size = self.len().unwrap_or_else(|error| {
             bump(&self.counts.backend_errors);
+            self.trace_backend_error(None, "len", &error);
             0
         });
         let get = |c: &AtomicU64| c.load(Ordering::Relaxed);

@@ -176,7 +176,35 @@ pub(crate) fn open(builder: DiskBackendBuilder) -> Result<DiskBackend, DiskError
             }
         }
     }
+    #[cfg(feature = "tracing")]
+    report_open(&inner.path, inner.report);
     Ok(DiskBackend {
         inner: Arc::new(inner),
     })
+}
+
+/// How the file was opened, as events: a recovery or a flush at `WARN` (the
+/// last owner crashed, or entries of another format were dropped), a new
+/// file at `DEBUG`.
+#[cfg(feature = "tracing")]
+fn report_open(path: &std::path::Path, report: OpenReport) {
+    let path = path.display();
+    if report.unclean_shutdown {
+        tracing::warn!(
+            backend = crate::NAME,
+            path = %path,
+            recovery_swept = report.recovery_swept,
+            "disk cache recovered after an unclean shutdown"
+        );
+    }
+    if report.flushed {
+        tracing::warn!(
+            backend = crate::NAME,
+            path = %path,
+            "disk cache file of another format or key scheme: its entries were discarded"
+        );
+    }
+    if report.created {
+        tracing::debug!(backend = crate::NAME, path = %path, "disk cache file created");
+    }
 }

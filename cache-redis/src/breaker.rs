@@ -18,10 +18,13 @@ pub(crate) struct Breaker {
     /// How many times the breaker went from closed to open.
     opens: AtomicU64,
     epoch: Instant,
+    /// The backend's key prefix, naming it in events and metrics.
+    #[cfg_attr(not(any(feature = "tracing", feature = "metrics")), allow(dead_code))]
+    prefix: String,
 }
 
 impl Breaker {
-    pub(crate) fn new(threshold: u32, cooldown: Duration) -> Self {
+    pub(crate) fn new(threshold: u32, cooldown: Duration, prefix: &str) -> Self {
         Self {
             threshold: threshold.max(1),
             cooldown,
@@ -29,6 +32,7 @@ impl Breaker {
             open_until: AtomicU64::new(0),
             opens: AtomicU64::new(0),
             epoch: Instant::now(),
+            prefix: prefix.to_owned(),
         }
     }
 
@@ -71,8 +75,16 @@ impl Breaker {
         if self.failures.load(Ordering::Relaxed) != 0 {
             self.failures.store(0, Ordering::Relaxed);
         }
-        if self.open_until.load(Ordering::Relaxed) != 0 {
-            self.open_until.store(0, Ordering::Release);
+        // Swapped (not stored) so that exactly one caller sees it close.
+        if self.open_until.load(Ordering::Relaxed) != 0
+            && self.open_until.swap(0, Ordering::AcqRel) != 0
+        {
+            #[cfg(feature = "tracing")]
+            tracing::info!(
+                backend = crate::NAME,
+                prefix = %self.prefix,
+                "redis circuit breaker closed: calls reach the server again"
+            );
         }
     }
 
@@ -89,6 +101,7 @@ impl Breaker {
             // or a failure in flight while open does not).
             if before == 0 {
                 self.opens.fetch_add(1, Ordering::Relaxed);
+                self.opened(failures);
             }
         }
     }
@@ -96,7 +109,28 @@ impl Breaker {
     pub(crate) fn opens(&self) -> u64 {
         self.opens.load(Ordering::Relaxed)
     }
+
+    /// Reports an opening (closed to open): a `WARN` event and a counter.
+    #[cold]
+    fn opened(&self, failures: u32) {
+        #[cfg(feature = "tracing")]
+        tracing::warn!(
+            backend = crate::NAME,
+            prefix = %self.prefix,
+            failures,
+            cooldown_ms = u64::try_from(self.cooldown.as_millis()).unwrap_or(u64::MAX),
+            "redis circuit breaker open: calls are refused (each a miss) until a probe succeeds"
+        );
+        #[cfg(feature = "metrics")]
+        metrics::counter!(BREAKER_OPENINGS, "prefix" => self.prefix.clone()).increment(1);
+        let _ = failures;
+    }
 }
+
+/// The counter of circuit-breaker openings (feature `metrics`), labelled
+/// `prefix` with the backend's key prefix.
+#[cfg(feature = "metrics")]
+pub(crate) const BREAKER_OPENINGS: &str = "cache_redis_breaker_openings";
 
 #[cfg(test)]
 mod tests {
@@ -104,7 +138,7 @@ mod tests {
 
     #[test]
     fn opens_after_threshold_and_counts_each_opening() {
-        let breaker = Breaker::new(2, Duration::from_secs(3600));
+        let breaker = Breaker::new(2, Duration::from_secs(3600), "test");
         breaker.failure();
         assert!(breaker.admit().is_ok());
         breaker.failure();
@@ -122,7 +156,7 @@ mod tests {
 
     #[test]
     fn half_open_lets_one_probe_through() {
-        let breaker = Breaker::new(1, Duration::ZERO);
+        let breaker = Breaker::new(1, Duration::ZERO, "test");
         breaker.failure();
         assert_eq!(breaker.opens(), 1);
         assert!(breaker.admit().is_ok(), "cooldown elapsed: one probe");

@@ -157,11 +157,28 @@ pub(crate) fn start_flusher(
                     return;
                 };
                 if conn.is_none() {
-                    conn = connect().ok();
+                    conn = connect()
+                        .inspect_err(|_error| {
+                            #[cfg(feature = "tracing")]
+                            tracing::warn!(
+                                backend = crate::NAME,
+                                kind = ?_error.kind(),
+                                "redis shared counters not flushed (no connection): kept for \
+                                 the next flush"
+                            );
+                        })
+                        .ok();
                 }
                 if let Some(live) = conn.as_mut()
-                    && pending.flush(live.as_mut(), &*counter_key).is_err()
+                    && let Err(error) = pending.flush(live.as_mut(), &*counter_key)
                 {
+                    #[cfg(feature = "tracing")]
+                    tracing::warn!(
+                        backend = crate::NAME,
+                        kind = ?error.kind(),
+                        "redis shared counters not flushed: kept for the next flush"
+                    );
+                    let _ = error;
                     conn = None;
                 }
             }

@@ -323,6 +323,7 @@ impl RedisBackendBuilder {
             }
             _ => None,
         };
+        let breaker = Breaker::new(self.breaker_threshold, self.breaker_cooldown, &self.prefix);
         Ok(RedisBackend {
             inner: Arc::new(Inner {
                 tier,
@@ -333,7 +334,7 @@ impl RedisBackendBuilder {
                 secrets,
                 prefix: self.prefix,
                 op_timeout: self.op_timeout,
-                breaker: Breaker::new(self.breaker_threshold, self.breaker_cooldown),
+                breaker,
                 counters: self.shared_counters.map(|every| SharedState {
                     pending: Arc::default(),
                     every,

@@ -101,7 +101,16 @@ pub(crate) fn start_subscriber(
                 };
                 let listened = listen(&live, &channel, &connect);
                 drop(live);
-                if listened.is_err() {
+                if let Err(error) = listened {
+                    #[cfg(feature = "tracing")]
+                    tracing::warn!(
+                        backend = crate::NAME,
+                        channel = %channel,
+                        kind = ?error.kind(),
+                        "redis local tier unsubscribed: no local copies are kept until it \
+                         resubscribes"
+                    );
+                    let _ = error;
                     // Reconnect soon, without spinning while Redis is down.
                     std::thread::sleep(Duration::from_millis(200));
                 }
@@ -121,6 +130,12 @@ fn listen(tier: &Arc<Tier>, channel: &str, connect: &Subscribe) -> redis::RedisR
     // from nothing.
     tier.subscribed.store(true, Ordering::Release);
     tier.invalidate();
+    #[cfg(feature = "tracing")]
+    tracing::debug!(
+        backend = crate::NAME,
+        channel,
+        "redis local tier subscribed: local copies are kept"
+    );
     let result = loop {
         match pubsub.get_message() {
             Ok(message) => match message.get_payload::<String>() {

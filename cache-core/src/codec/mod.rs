@@ -104,6 +104,37 @@ pub enum CodecError {
     Serialize(#[from] SerializeError),
 }
 
+impl CodecError {
+    /// What went wrong, as a fixed phrase that never quotes the stored bytes
+    /// (a serializer's own message can: serde's `invalid type: string "…"`),
+    /// so it is safe to log where values must not appear.
+    ///
+    /// ```
+    /// use cache_core::codec::{Codec, MessagePack};
+    ///
+    /// let codec = Codec::new(MessagePack, 7);
+    /// let error = codec.decode_value::<u64>(b"not an envelope").unwrap_err();
+    /// assert_eq!(error.summary(), "not a valid envelope: corrupt, truncated or foreign entry");
+    /// ```
+    pub fn summary(&self) -> &'static str {
+        match self {
+            Self::Serialize(_) => "the stored value does not decode as the expected type",
+            Self::Envelope(envelope) => match envelope {
+                EnvelopeError::SchemaMismatch { .. } => "the stored value is of another type",
+                EnvelopeError::CodecMismatch { .. } => "the stored value has another serializer",
+                EnvelopeError::ChecksumMismatch => "checksum mismatch: corrupt entry",
+                EnvelopeError::MacMissing
+                | EnvelopeError::UnexpectedMac
+                | EnvelopeError::MacMismatch => {
+                    "MAC check failed: unsigned, forged or corrupt entry"
+                }
+                EnvelopeError::PayloadTooLarge { .. } => "the value is larger than allowed",
+                _ => "not a valid envelope: corrupt, truncated or foreign entry",
+            },
+        }
+    }
+}
+
 /// A serializer plus the envelope settings: what a backend holds to turn values
 /// into stored bytes and back.
 ///

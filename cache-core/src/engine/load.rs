@@ -8,6 +8,7 @@ use scc::hash_index::Entry as MapEntry;
 
 use super::flight::{self, ActiveScope, Flight, Outcome, Scoped};
 use super::{Entry, Retired, Slot, Store};
+use crate::observability::{self, KeyRef};
 use crate::stats::Counter;
 
 /// What claiming a key's slot gave.
@@ -171,10 +172,13 @@ where
     #[inline(never)]
     pub(crate) fn load<E>(&self, key: K, init: impl FnOnce() -> Result<V, E>) -> Result<V, E> {
         self.stats.bump(Counter::Misses);
+        observability::miss(&self.stats, KeyRef::Hashed(&key));
         loop {
             match self.claim(&key) {
                 Claim::Hit(value) => return Ok(value),
-                Claim::Wait(flight) if flight::is_active(flight.id()) => return self.bypass(init),
+                Claim::Wait(flight) if flight::is_active(flight.id()) => {
+                    return self.bypass(&key, init);
+                }
                 Claim::Wait(flight) => {
                     if let Outcome::Value(value) = flight.wait() {
                         return Ok(value);
@@ -183,6 +187,8 @@ where
                 Claim::Lead(flight) => {
                     let leader = self.leader(&key, flight);
                     let result = {
+                        let _computing =
+                            observability::computing(&self.stats, KeyRef::Hashed(&key));
                         let _scope = ActiveScope::enter(leader.flight.id());
                         init()
                     };
@@ -223,13 +229,15 @@ where
         F: Future<Output = Result<V, E>>,
     {
         self.stats.bump(Counter::Misses);
+        observability::miss(&self.stats, KeyRef::Hashed(&key));
         loop {
             match self.claim(&key) {
                 Claim::Hit(value) => return Ok(value),
                 Claim::Wait(flight) if flight::is_active(flight.id()) => {
                     self.stats.bump(Counter::ReentrantBypass);
                     self.stats.bump(Counter::Computations);
-                    return init.await;
+                    return observability::compute_in_span(&self.stats, KeyRef::Hashed(&key), init)
+                        .await;
                 }
                 Claim::Wait(flight) => {
                     if let Outcome::Value(value) = flight.wait_async().await {
@@ -238,6 +246,8 @@ where
                 }
                 Claim::Lead(flight) => {
                     let leader = self.leader(&key, flight);
+                    let init =
+                        observability::compute_in_span(&self.stats, KeyRef::Hashed(&key), init);
                     let result = Scoped::new(leader.flight.id(), init).await;
                     if let Ok(value) = &result {
                         leader.complete(value.clone());
@@ -261,9 +271,10 @@ where
     }
 
     /// Recursion on a key this thread is computing: run the body without dedup.
-    fn bypass<E>(&self, init: impl FnOnce() -> Result<V, E>) -> Result<V, E> {
+    fn bypass<E>(&self, key: &K, init: impl FnOnce() -> Result<V, E>) -> Result<V, E> {
         self.stats.bump(Counter::ReentrantBypass);
         self.stats.bump(Counter::Computations);
+        let _computing = observability::computing(&self.stats, KeyRef::Hashed(key));
         init()
     }
 }

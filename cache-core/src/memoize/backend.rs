@@ -12,7 +12,10 @@ use std::time::Duration;
 use crate::clock::Clock;
 use crate::codec::MacKey;
 use crate::hash::Digest;
+use crate::observability::Observed;
 use crate::stats::CacheInfo;
+#[cfg(feature = "metrics")]
+use crate::stats::Counts;
 
 /// A boxed, sendable future, the return type of [`StorageBackend`]'s async methods.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -278,18 +281,19 @@ impl MemoryBackend {
 
     /// The shared cache named `name`, created on first use with `settings`
     /// (the TTL and the bound): the first function to touch a shared cache
-    /// decides them.
-    pub(crate) fn namespace(&self, name: &str, settings: Settings) -> Arc<Namespace> {
+    /// decides them. `true` with the one call that created it.
+    pub(crate) fn namespace(&self, name: &str, settings: Settings) -> (Arc<Namespace>, bool) {
         let mut shared = self
             .registry
             .shared
             .lock()
             .unwrap_or_else(|e| e.into_inner());
-        Arc::clone(
-            shared
-                .entry(name.to_owned())
-                .or_insert_with(|| Arc::new(Namespace::new(settings))),
-        )
+        let mut created = false;
+        let namespace = shared.entry(name.to_owned()).or_insert_with(|| {
+            created = true;
+            Arc::new(Namespace::new(settings))
+        });
+        (Arc::clone(namespace), created)
     }
 }
 
@@ -362,6 +366,9 @@ impl TypedStore {
 pub(crate) trait ErasedStore: Send + Sync {
     fn clear(&self);
     fn info(&self) -> CacheInfo;
+    /// Every counter since the store was made, and its live entries.
+    #[cfg(feature = "metrics")]
+    fn lifetime(&self) -> (Counts, u64);
 }
 
 impl Namespace {
@@ -411,6 +418,24 @@ impl Namespace {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+}
+
+impl Observed for Namespace {
+    fn info(&self) -> CacheInfo {
+        Namespace::info(self, self.settings.1 as u64)
+    }
+
+    #[cfg(feature = "metrics")]
+    fn lifetime(&self) -> (Counts, Option<u64>) {
+        let mut counts = Counts::default();
+        let mut size = 0;
+        for store in self.snapshot() {
+            let (store_counts, store_size) = store.erased.lifetime();
+            counts.absorb(&store_counts);
+            size += store_size;
+        }
+        (counts, Some(size))
     }
 }
 

@@ -15,7 +15,7 @@ mod ttl;
 
 use std::fmt;
 use std::future::Future;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, OnceLock, Weak};
 use std::time::Duration;
 
 pub use backend::{
@@ -26,8 +26,9 @@ pub use ttl::IntoTtl;
 
 use crate::engine::{Config, Store};
 use crate::hash::{HashSink, MemKey, MemKeyBuilder, PersistentHash};
+use crate::observability::{self, CacheKind, KeyRef, Name, Observed, Registration};
 use crate::stats::{CacheInfo, Counter};
-use backend::{ErasedStore, Namespace, TypedStore};
+use backend::{ErasedStore, Namespace, Settings, TypedStore};
 
 /// The TTL of `#[ttl_cache]` when no `ttl` is given: 60 seconds.
 pub const DEFAULT_TTL: Duration = Duration::from_secs(60);
@@ -122,7 +123,7 @@ enum Place {
         backend: MemoryBackend,
         namespace: Arc<Namespace>,
     },
-    Storage(Box<storage::Stored>),
+    Storage(Arc<storage::Stored>),
 }
 
 impl CachedFn {
@@ -141,7 +142,7 @@ impl CachedFn {
         let state = self.state();
         match &state.place {
             Place::Memory { namespace, .. } => namespace.info(state.max_entries as u64),
-            Place::Storage(stored) => stored.info(&self.spec, state.max_entries as u64),
+            Place::Storage(stored) => stored.info(),
         }
     }
 
@@ -164,7 +165,7 @@ impl CachedFn {
                 namespace.clear();
                 Ok(())
             }
-            Place::Storage(stored) => stored.clear(&self.spec),
+            Place::Storage(stored) => stored.clear(),
         }
     }
 
@@ -206,24 +207,39 @@ impl CachedFn {
                 .map_or_else(|| Backend::Memory(MemoryBackend::default()), |make| make());
             let backend_name = backend.name();
             let settings = ((spec.ttl)(), (spec.max_entries)());
+            let registration = |(ttl, max_entries): Settings, one_store_per_name| Registration {
+                name: Name::Static(spec.identity),
+                kind: CacheKind::Function,
+                backend: backend_name,
+                ttl,
+                max_entries: max_entries as u64,
+                one_store_per_name,
+            };
             let (place, (ttl, max_entries)) = match backend {
                 Backend::Memory(memory) => {
-                    let namespace = if spec.shared {
+                    let (namespace, created) = if spec.shared {
                         memory.namespace(&format!("{}@{}", spec.identity, spec.version), settings)
                     } else {
-                        Arc::new(Namespace::new(settings))
+                        (Arc::new(Namespace::new(settings)), true)
                     };
                     let settings = namespace.settings;
+                    if created {
+                        // A shared cache is listed once, by the function that made it.
+                        let source = Arc::downgrade(&namespace) as Weak<dyn Observed>;
+                        observability::register(registration(settings, false), source);
+                    }
                     let place = Place::Memory {
                         backend: memory,
                         namespace,
                     };
                     (place, settings)
                 }
-                Backend::Storage(storage) => (
-                    Place::Storage(Box::new(storage::Stored::new(storage))),
-                    settings,
-                ),
+                Backend::Storage(storage) => {
+                    let stored = Arc::new(storage::Stored::new(storage, spec.identity, settings.1));
+                    let source = Arc::downgrade(&stored) as Weak<dyn Observed>;
+                    observability::register(registration(settings, true), source);
+                    (Place::Storage(stored), settings)
+                }
             };
             State {
                 ttl,
@@ -264,11 +280,15 @@ impl CachedFn {
         };
         let make = || {
             namespace.store(|| {
-                Store::<K, V>::new(Config {
+                let store = Store::<K, V>::new(Config {
                     ttl: state.ttl,
                     max_entries: state.max_entries,
                     clock: backend.clock.clone(),
-                })
+                });
+                store
+                    .stats
+                    .set_label(&Name::Static(self.spec.identity), "memory");
+                store
             })
         };
         let typed = self.first.get_or_init(make);
@@ -399,8 +419,13 @@ where
         };
     }
     store.stats.bump(Counter::Misses);
+    observability::miss(&store.stats, KeyRef::Hashed(&key));
     store.stats.bump(Counter::Computations);
-    match M::split(body()) {
+    let result = {
+        let _computing = observability::computing(&store.stats, KeyRef::Hashed(&key));
+        body()
+    };
+    match M::split(result) {
         Ok(stored) => {
             store.insert(key, stored.clone(), store.config.ttl);
             M::join(stored)
@@ -428,8 +453,10 @@ where
         };
     }
     store.stats.bump(Counter::Misses);
+    observability::miss(&store.stats, KeyRef::Hashed(&key));
     store.stats.bump(Counter::Computations);
-    match M::split(body.await) {
+    let result = observability::compute_in_span(&store.stats, KeyRef::Hashed(&key), body).await;
+    match M::split(result) {
         Ok(stored) => {
             store.insert(key, stored.clone(), store.config.ttl);
             M::join(stored)
@@ -458,6 +485,11 @@ where
 
     fn info(&self) -> CacheInfo {
         Store::info(self)
+    }
+
+    #[cfg(feature = "metrics")]
+    fn lifetime(&self) -> (crate::stats::Counts, u64) {
+        (self.stats.lifetime(), self.len() as u64)
     }
 }
 

@@ -11,10 +11,11 @@ use serde::de::DeserializeOwned;
 use super::backend::Namespace;
 use super::backend::TypedStore;
 use super::{BackendError, LocalTier, Lookup};
-use super::{CachedFn, Outcome, Place, SiteKey, SiteSpec, StorageBackend, StorageKey};
+use super::{CachedFn, Outcome, Place, SiteKey, StorageBackend, StorageKey};
 use crate::codec::{Codec, MacKey, Serializer, schema_id_of};
 use crate::engine::{Config, Store};
 use crate::hash::{Digest, MemKey, PersistentHash};
+use crate::observability::{self, DecodeFailure, ErrorText, KeyRef, Name, Observed};
 use crate::stats::{CacheInfo, Counter, Stats};
 use std::sync::OnceLock;
 
@@ -48,6 +49,10 @@ const FLIGHT_SLOTS: usize = 4_096;
 /// The storage side of a cached function.
 pub(super) struct Stored {
     backend: Arc<dyn StorageBackend>,
+    /// The function's identity: the stored namespace.
+    identity: &'static str,
+    /// The bound reported by `cache_info`.
+    max_entries: u64,
     stats: Stats,
     /// In-process single-flight: one `Store<Digest, V>` per value type with a
     /// zero TTL, which stores nothing and so holds only flights in progress.
@@ -82,13 +87,21 @@ fn entry_mac_key(mac_key: &MacKey, key: &StorageKey<'_>) -> [u8; 32] {
 }
 
 impl Stored {
-    pub(super) fn new(backend: Arc<dyn StorageBackend>) -> Self {
+    pub(super) fn new(
+        backend: Arc<dyn StorageBackend>,
+        identity: &'static str,
+        max_entries: usize,
+    ) -> Self {
         let tiered = backend.has_local_tier();
         let records = backend.records_lookups();
+        let stats = Stats::new();
+        stats.set_label(&Name::Static(identity), backend.name());
         Self {
             records,
             backend,
-            stats: Stats::new(),
+            identity,
+            max_entries: max_entries as u64,
+            stats,
             flights: Namespace::new((Some(Duration::ZERO), FLIGHT_SLOTS)),
             tiered,
             local: Namespace::new((None, 0)),
@@ -204,21 +217,97 @@ impl Stored {
         }
     }
 
-    pub(super) fn info(&self, spec: &SiteSpec, max_entries: u64) -> CacheInfo {
-        let size = self.backend.len(spec.identity).unwrap_or_else(|_| {
-            self.stats.bump(Counter::BackendErrors);
+    pub(super) fn info(&self) -> CacheInfo {
+        let len = observability::timed(&self.stats, "len", || self.backend.len(self.identity));
+        let size = len.unwrap_or_else(|error| {
+            self.failed(None, "len", &error);
             0
         });
-        CacheInfo::from_counts(self.stats.snapshot(), size, max_entries)
+        CacheInfo::from_counts(self.stats.snapshot(), size, self.max_entries)
     }
 
-    pub(super) fn clear(&self, spec: &SiteSpec) -> Result<(), BackendError> {
-        let result = self.backend.clear(spec.identity);
+    pub(super) fn clear(&self) -> Result<(), BackendError> {
+        let result =
+            observability::timed(&self.stats, "clear", || self.backend.clear(self.identity));
         self.stats.reset();
-        if result.is_err() {
-            self.stats.bump(Counter::BackendErrors);
+        if let Err(error) = &result {
+            self.failed(None, "clear", error);
         }
         result
+    }
+
+    /// Counts a failed backend call (and traces it).
+    #[cold]
+    fn failed(&self, key: Option<&Digest>, operation: &'static str, error: &BackendError) {
+        self.stats.bump(Counter::BackendErrors);
+        let unavailable = matches!(error, BackendError::Unavailable { .. });
+        observability::backend_error(&self.stats, key, operation, error, unavailable);
+    }
+
+    /// Counts a value that did not decode or could not be encoded (and traces it).
+    #[cold]
+    fn undecodable(&self, key: &Digest, failure: DecodeFailure<'_>) {
+        self.stats.bump(Counter::DecodeErrors);
+        observability::decode_error(&self.stats, key, failure);
+    }
+
+    /// Counts a miss (and traces it).
+    fn missed(&self, key: &StorageKey<'_>) {
+        self.stats.bump(Counter::Misses);
+        observability::miss(&self.stats, KeyRef::Digest(&key.digest));
+        self.record(key.namespace, Lookup::Miss);
+    }
+
+    // ---- backend calls, timed by the `metrics` feature -------------------
+
+    fn get(&self, key: &StorageKey<'_>) -> Result<Option<Vec<u8>>, BackendError> {
+        observability::timed(&self.stats, "get", || self.backend.get(key))
+    }
+
+    async fn get_async(&self, key: &StorageKey<'_>) -> Result<Option<Vec<u8>>, BackendError> {
+        observability::timed_async(&self.stats, "get", self.backend.get_async(key)).await
+    }
+
+    fn set(
+        &self,
+        key: &StorageKey<'_>,
+        bytes: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<(), BackendError> {
+        observability::timed(&self.stats, "set", || self.backend.set(key, bytes, ttl))
+    }
+
+    async fn set_async(
+        &self,
+        key: &StorageKey<'_>,
+        bytes: &[u8],
+        ttl: Option<Duration>,
+    ) -> Result<(), BackendError> {
+        observability::timed_async(&self.stats, "set", self.backend.set_async(key, bytes, ttl))
+            .await
+    }
+
+    fn try_lease(&self, key: &StorageKey<'_>) -> Result<Option<u64>, BackendError> {
+        observability::timed(&self.stats, "lease", || self.backend.try_lease(key))
+    }
+
+    async fn try_lease_async(&self, key: &StorageKey<'_>) -> Result<Option<u64>, BackendError> {
+        observability::timed_async(&self.stats, "lease", self.backend.try_lease_async(key)).await
+    }
+
+    fn release_lease(&self, key: &StorageKey<'_>, token: u64) -> Result<(), BackendError> {
+        observability::timed(&self.stats, "lease", || {
+            self.backend.release_lease(key, token)
+        })
+    }
+
+    async fn release_lease_async(
+        &self,
+        key: &StorageKey<'_>,
+        token: u64,
+    ) -> Result<(), BackendError> {
+        let release = self.backend.release_lease_async(key, token);
+        observability::timed_async(&self.stats, "lease", release).await
     }
 
     /// The codec of values of type `V` stored under `key`: with a MAC key
@@ -242,42 +331,53 @@ impl Stored {
         typed.any.downcast::<Store<Digest, V>>().ok()
     }
 
-    /// The decoded value stored under `key`; failures are counted misses.
+    /// The decoded value read from `key`; failures are counted misses.
     fn decode<V: DeserializeOwned, S: Serializer>(
         &self,
         codec: &Codec<S>,
+        key: &StorageKey<'_>,
         read: Result<Option<Vec<u8>>, BackendError>,
     ) -> Option<V> {
         match read {
             Ok(Some(bytes)) => match codec.decode_value(&bytes) {
                 Ok(value) => Some(value),
-                Err(_) => {
-                    self.stats.bump(Counter::DecodeErrors);
+                Err(error) => {
+                    self.undecodable(&key.digest, DecodeFailure::Decode(&error));
                     None
                 }
             },
             Ok(None) => None,
-            Err(_) => {
-                self.stats.bump(Counter::BackendErrors);
+            Err(error) => {
+                self.failed(Some(&key.digest), "get", &error);
                 None
             }
         }
     }
 
-    fn encode<V: Serialize, S: Serializer>(&self, codec: &Codec<S>, value: &V) -> Option<Vec<u8>> {
+    fn encode<V: Serialize, S: Serializer>(
+        &self,
+        codec: &Codec<S>,
+        key: &StorageKey<'_>,
+        value: &V,
+    ) -> Option<Vec<u8>> {
         match codec.encode_value(value) {
             Ok(bytes) => Some(bytes),
             Err(_) => {
                 // A value the serializer cannot represent is returned, not stored.
-                self.stats.bump(Counter::DecodeErrors);
+                self.undecodable(&key.digest, DecodeFailure::Encode);
                 None
             }
         }
     }
 
-    fn count_write(&self, written: Result<(), BackendError>) {
-        if written.is_err() {
-            self.stats.bump(Counter::BackendErrors);
+    fn count_write(
+        &self,
+        key: &StorageKey<'_>,
+        operation: &'static str,
+        written: Result<(), BackendError>,
+    ) {
+        if let Err(error) = written {
+            self.failed(Some(&key.digest), operation, &error);
         }
     }
 
@@ -285,16 +385,24 @@ impl Stored {
     /// to return (the error), counted. Otherwise the read as it was.
     fn refuse<M: Outcome<R>, R>(
         &self,
+        key: &StorageKey<'_>,
         read: Result<Option<Vec<u8>>, BackendError>,
     ) -> Result<Result<Option<Vec<u8>>, BackendError>, R> {
         match read {
-            Err(error) => match M::refuse(error) {
-                Ok(refused) => {
-                    self.stats.bump(Counter::BackendErrors);
-                    Err(refused)
+            Err(error) => {
+                // `M::refuse` takes the error: keep its text for the event.
+                let text = ErrorText::of(&error);
+                let unavailable = matches!(error, BackendError::Unavailable { .. });
+                match M::refuse(error) {
+                    Ok(refused) => {
+                        self.stats.bump(Counter::BackendErrors);
+                        let key = Some(&key.digest);
+                        observability::backend_error(&self.stats, key, "get", &text, unavailable);
+                        Err(refused)
+                    }
+                    Err(error) => Ok(Err(error)),
                 }
-                Err(error) => Ok(Err(error)),
-            },
+            }
             read => Ok(read),
         }
     }
@@ -313,14 +421,13 @@ impl Stored {
         S: Serializer + Default,
     {
         let codec = self.codec::<M::Stored, S>(key);
-        let read = self.refuse::<M, R>(self.backend.get(key))?;
-        if let Some(value) = self.decode(&codec, read) {
+        let read = self.refuse::<M, R>(key, self.get(key))?;
+        if let Some(value) = self.decode(&codec, key, read) {
             self.stats.bump(Counter::Hits);
             self.record(key.namespace, Lookup::Hit);
             return Ok(value);
         }
-        self.stats.bump(Counter::Misses);
-        self.record(key.namespace, Lookup::Miss);
+        self.missed(key);
         let lease = if fleet {
             match self.lead_fleet(&codec, key) {
                 Led::Found(value) => return Ok(value),
@@ -330,14 +437,18 @@ impl Stored {
             None
         };
         self.stats.bump(Counter::Computations);
-        let outcome = M::split(body());
+        let result = {
+            let _computing = observability::computing(&self.stats, KeyRef::Digest(&key.digest));
+            body()
+        };
+        let outcome = M::split(result);
         if let Ok(stored) = &outcome
-            && let Some(bytes) = self.encode(&codec, stored)
+            && let Some(bytes) = self.encode(&codec, key, stored)
         {
-            self.count_write(self.backend.set(key, &bytes, ttl));
+            self.count_write(key, "set", self.set(key, &bytes, ttl));
         }
         if let Some(token) = lease {
-            self.count_write(self.backend.release_lease(key, token));
+            self.count_write(key, "lease", self.release_lease(key, token));
         }
         outcome
     }
@@ -353,11 +464,11 @@ impl Stored {
         key: &StorageKey<'_>,
     ) -> Led<V> {
         loop {
-            match self.backend.try_lease(key) {
+            match self.try_lease(key) {
                 Ok(Some(token)) => {
-                    return match self.decode(codec, self.backend.get(key)) {
+                    return match self.decode(codec, key, self.get(key)) {
                         Some(value) => {
-                            self.count_write(self.backend.release_lease(key, token));
+                            self.count_write(key, "lease", self.release_lease(key, token));
                             Led::Found(value)
                         }
                         None => Led::Lease(Some(token)),
@@ -365,12 +476,12 @@ impl Stored {
                 }
                 Ok(None) => {
                     std::thread::sleep(self.backend.lease_poll());
-                    if let Some(value) = self.decode(codec, self.backend.get(key)) {
+                    if let Some(value) = self.decode(codec, key, self.get(key)) {
                         return Led::Found(value);
                     }
                 }
-                Err(_) => {
-                    self.stats.bump(Counter::BackendErrors);
+                Err(error) => {
+                    self.failed(Some(&key.digest), "lease", &error);
                     return Led::Lease(None);
                 }
             }
@@ -385,13 +496,13 @@ impl Stored {
         key: &StorageKey<'_>,
     ) -> Led<V> {
         loop {
-            match self.backend.try_lease_async(key).await {
+            match self.try_lease_async(key).await {
                 Ok(Some(token)) => {
-                    let read = self.backend.get_async(key).await;
-                    return match self.decode(codec, read) {
+                    let read = self.get_async(key).await;
+                    return match self.decode(codec, key, read) {
                         Some(value) => {
-                            let released = self.backend.release_lease_async(key, token).await;
-                            self.count_write(released);
+                            let released = self.release_lease_async(key, token).await;
+                            self.count_write(key, "lease", released);
                             Led::Found(value)
                         }
                         None => Led::Lease(Some(token)),
@@ -399,13 +510,13 @@ impl Stored {
                 }
                 Ok(None) => {
                     self.backend.lease_wait_async().await;
-                    let read = self.backend.get_async(key).await;
-                    if let Some(value) = self.decode(codec, read) {
+                    let read = self.get_async(key).await;
+                    if let Some(value) = self.decode(codec, key, read) {
                         return Led::Found(value);
                     }
                 }
-                Err(_) => {
-                    self.stats.bump(Counter::BackendErrors);
+                Err(error) => {
+                    self.failed(Some(&key.digest), "lease", &error);
                     return Led::Lease(None);
                 }
             }
@@ -427,14 +538,13 @@ impl Stored {
         F: Future<Output = R>,
     {
         let codec = self.codec::<M::Stored, S>(key);
-        let read = self.refuse::<M, R>(self.backend.get_async(key).await)?;
-        if let Some(value) = self.decode(&codec, read) {
+        let read = self.refuse::<M, R>(key, self.get_async(key).await)?;
+        if let Some(value) = self.decode(&codec, key, read) {
             self.stats.bump(Counter::Hits);
             self.record(key.namespace, Lookup::Hit);
             return Ok(value);
         }
-        self.stats.bump(Counter::Misses);
-        self.record(key.namespace, Lookup::Miss);
+        self.missed(key);
         let lease = if fleet {
             match self.lead_fleet_async(&codec, key).await {
                 Led::Found(value) => return Ok(value),
@@ -444,18 +554,30 @@ impl Stored {
             None
         };
         self.stats.bump(Counter::Computations);
+        let body = observability::compute_in_span(&self.stats, KeyRef::Digest(&key.digest), body);
         let outcome = M::split(body.await);
         if let Ok(stored) = &outcome
-            && let Some(bytes) = self.encode(&codec, stored)
+            && let Some(bytes) = self.encode(&codec, key, stored)
         {
-            let written = self.backend.set_async(key, &bytes, ttl).await;
-            self.count_write(written);
+            let written = self.set_async(key, &bytes, ttl).await;
+            self.count_write(key, "set", written);
         }
         if let Some(token) = lease {
-            let released = self.backend.release_lease_async(key, token).await;
-            self.count_write(released);
+            let released = self.release_lease_async(key, token).await;
+            self.count_write(key, "lease", released);
         }
         outcome
+    }
+}
+
+impl Observed for Stored {
+    fn info(&self) -> CacheInfo {
+        Stored::info(self)
+    }
+
+    #[cfg(feature = "metrics")]
+    fn lifetime(&self) -> (crate::stats::Counts, Option<u64>) {
+        (self.stats.lifetime(), None)
     }
 }
 
@@ -603,8 +725,7 @@ impl CachedFn {
                 });
                 if !led {
                     // Waited for another caller's computation.
-                    stored.stats.bump(Counter::Misses);
-                    stored.record(key.namespace, Lookup::Miss);
+                    stored.missed(&key);
                 }
                 result
             }
@@ -704,8 +825,7 @@ impl CachedFn {
                     })
                     .await;
                 if !led.load(std::sync::atomic::Ordering::Relaxed) {
-                    stored.stats.bump(Counter::Misses);
-                    stored.record(key.namespace, Lookup::Miss);
+                    stored.missed(&key);
                 }
                 result
             }
