@@ -227,8 +227,10 @@ pub fn derive_persistent_hash(input: TokenStream) -> TokenStream {
 /// never expire, though they are still bounded by `max_entries`. An expression is
 /// evaluated once, on the first use of the cache, in a closure that captures
 /// nothing. It can name constants, statics and functions, but not the arguments.
-/// An entry can be served up to about one millisecond after its TTL, and never
-/// before it. To test expiry, see [`backend`](#backend).
+/// Expiry is judged by a clock that a background thread refreshes every
+/// millisecond, and an entry's expiry is computed from that same clock, so an
+/// entry lives for its TTL to within about one millisecond either way. To test
+/// expiry, see [`backend`](#backend).
 ///
 /// ```rust
 /// use std::time::Duration;
