@@ -65,13 +65,14 @@
 //! # `metrics` (feature `metrics`)
 //!
 //! Through the [`metrics`](https://docs.rs/metrics) facade, labelled `cache`
-//! with the cache's name (see [`metric`] for the names):
+//! with the cache's name (the `metric` module, present with the feature,
+//! lists the names):
 //!
 //! - recorded as they happen, off the hit path: misses, computations, backend
 //!   errors, decode errors, and a histogram of the latency of every storage
 //!   backend call (labels `backend` and `operation` too);
-//! - published by [`publish_metrics`] from the exact counters the caches
-//!   already keep: hits, evictions, expirations, reentrant bypasses, and the
+//! - published by `publish_metrics` (present with the feature) from the exact
+//!   counters the caches already keep: hits, evictions, expirations, reentrant bypasses, and the
 //!   gauges of the size and the bound. A hit therefore costs nothing more with
 //!   the feature on: call `publish_metrics` before each scrape or on a timer.
 //!
