@@ -128,6 +128,21 @@ pub(crate) struct Label {
     pub(crate) name: Name,
     /// `"memory"`, or the storage backend's name.
     pub(crate) backend: &'static str,
+    /// The metrics keys of the counters recorded as they rise.
+    #[cfg(feature = "metrics")]
+    pub(crate) metric_keys: metrics::InlineKeys,
+}
+
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+impl Label {
+    pub(crate) fn new(name: &Name, backend: &'static str) -> Self {
+        Self {
+            name: name.clone(),
+            backend,
+            #[cfg(feature = "metrics")]
+            metric_keys: metrics::InlineKeys::new(name),
+        }
+    }
 }
 
 /// A key as events name it: digested only when a subscriber records it.
