@@ -92,10 +92,9 @@ impl Stats {
     /// wins). Without the `tracing` and `metrics` features nothing is kept.
     pub(crate) fn set_label(&self, name: &Name, backend: &'static str) {
         #[cfg(any(feature = "tracing", feature = "metrics"))]
-        let _ = self.label.set(Label {
-            name: name.clone(),
-            backend,
-        });
+        if self.label.get().is_none() {
+            let _ = self.label.set(Label::new(name, backend));
+        }
         #[cfg(not(any(feature = "tracing", feature = "metrics")))]
         let _ = (name, backend);
     }

@@ -3,14 +3,15 @@
 //! Counters that rise only off the hit path are recorded as they rise (from
 //! the one place every counter goes through, `Stats::add`, where the test is
 //! a constant folded away for hits); the others are published from the exact
-//! striped sums by [`publish_metrics`]. Each recording goes through the
-//! `metrics` macros, which find the recorder installed at that moment: a
-//! handle kept from before the recorder was installed would record nothing.
+//! striped sums by [`publish_metrics`]. Each recording asks the recorder
+//! installed at that moment (a handle kept from before the recorder was
+//! installed would record nothing), with a key built once per cache, so that
+//! it allocates and hashes nothing.
 
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use ::metrics::{Label as MetricLabel, SharedString, Unit};
+use ::metrics::{Key, Label as MetricLabel, Level, Metadata, SharedString, Unit};
 
 use super::{Label, Name};
 use crate::stats::{Counter, Counts};
@@ -53,17 +54,43 @@ fn cache_label(name: &Name) -> MetricLabel {
     MetricLabel::new("cache", value)
 }
 
+/// What the recordings of this crate tell a recorder about themselves.
+static METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+/// The keys of one cache's counters that are recorded as they rise.
+#[derive(Debug)]
+pub(crate) struct InlineKeys {
+    misses: Key,
+    computations: Key,
+    backend_errors: Key,
+    decode_errors: Key,
+}
+
+impl InlineKeys {
+    pub(crate) fn new(name: &Name) -> Self {
+        let key = |metric: &'static str| Key::from_parts(metric, vec![cache_label(name)]);
+        Self {
+            misses: key(metric::MISSES),
+            computations: key(metric::COMPUTATIONS),
+            backend_errors: key(metric::BACKEND_ERRORS),
+            decode_errors: key(metric::DECODE_ERRORS),
+        }
+    }
+}
+
 /// Records `n` more of a counter recorded as it rises.
 pub(crate) fn record(label: &Label, counter: Counter, n: u64) {
-    let name = match counter {
-        Counter::Misses => metric::MISSES,
-        Counter::Computations => metric::COMPUTATIONS,
-        Counter::BackendErrors => metric::BACKEND_ERRORS,
-        Counter::DecodeErrors => metric::DECODE_ERRORS,
+    let keys = &label.metric_keys;
+    let key = match counter {
+        Counter::Misses => &keys.misses,
+        Counter::Computations => &keys.computations,
+        Counter::BackendErrors => &keys.backend_errors,
+        Counter::DecodeErrors => &keys.decode_errors,
         // Published, never recorded inline (see `Counter::recorded_inline`).
         _ => return,
     };
-    ::metrics::counter!(name, vec![cache_label(&label.name)]).increment(n);
+    ::metrics::with_recorder(|recorder| recorder.register_counter(key, &METADATA).increment(n));
 }
 
 /// Records the latency of one storage backend call.

@@ -62,19 +62,29 @@
 //! computation follows them. Only named caches and `#[ttl_cache]` functions
 //! emit anything; hits never do.
 //!
+//! cache-redis and cache-disk forward this feature (their own `tracing`
+//! feature turns it on) and add their own events: the Redis circuit breaker
+//! opening (`WARN`) and closing (`INFO`), the local tier's subscription, shared
+//! counter flushes; how a cache file was opened, and `DiskCache`'s misses,
+//! computations and errors, with the fields above.
+//!
 //! # `metrics` (feature `metrics`)
 //!
 //! Through the [`metrics`](https://docs.rs/metrics) facade, labelled `cache`
-//! with the cache's name (the `metric` module, present with the feature,
-//! lists the names):
+//! with the cache's name (the module `metric` lists the names):
 //!
 //! - recorded as they happen, off the hit path: misses, computations, backend
 //!   errors, decode errors, and a histogram of the latency of every storage
 //!   backend call (labels `backend` and `operation` too);
-//! - published by `publish_metrics` (present with the feature) from the exact
-//!   counters the caches already keep: hits, evictions, expirations, reentrant bypasses, and the
+//! - published by `publish_metrics()` from the exact counters the caches
+//!   already keep: hits, evictions, expirations, reentrant bypasses, and the
 //!   gauges of the size and the bound. A hit therefore costs nothing more with
 //!   the feature on: call `publish_metrics` before each scrape or on a timer.
+//!
+//! A miss asks the installed recorder for its two counters (a few tens of
+//! nanoseconds with no recorder, with keys built once per cache; nothing is
+//! allocated). cache-redis and cache-disk forward the feature; cache-redis
+//! adds `cache_redis_breaker_openings` (label `prefix`).
 //!
 //! Counters only ever rise: `cache_clear` resets [`CacheInfo`], not the metrics.
 //! Install the recorder before the caches are used: counts made before it are
@@ -129,6 +139,21 @@ pub(crate) struct Label {
     pub(crate) name: Name,
     /// `"memory"`, or the storage backend's name.
     pub(crate) backend: &'static str,
+    /// The metrics keys of the counters recorded as they rise.
+    #[cfg(feature = "metrics")]
+    pub(crate) metric_keys: metrics::InlineKeys,
+}
+
+#[cfg(any(feature = "tracing", feature = "metrics"))]
+impl Label {
+    pub(crate) fn new(name: &Name, backend: &'static str) -> Self {
+        Self {
+            name: name.clone(),
+            backend,
+            #[cfg(feature = "metrics")]
+            metric_keys: metrics::InlineKeys::new(name),
+        }
+    }
 }
 
 /// A key as events name it: digested only when a subscriber records it.
