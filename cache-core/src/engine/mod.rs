@@ -44,7 +44,8 @@ type Hasher = foldhash::fast::RandomState;
 /// after the removal, so the engine does not leave the value to it: whoever
 /// unlinks an entry moves the value out ([`Entry::retire`]) and drops it as soon
 /// as no reader can still see it ([`Retired`]). Evicted values thus go within an
-/// epoch, and the values alive stay within the bound (R12).
+/// epoch, and at rest the values alive are exactly the entries' (R12); while
+/// a reader holds the epoch back, those evicted meanwhile wait for it.
 pub(crate) struct Entry<V> {
     value: ManuallyDrop<V>,
     pub(crate) expires_at: Nanos,
