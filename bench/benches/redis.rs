@@ -481,12 +481,13 @@ fn r1(w: &World, rounds: usize, ops: usize) -> (String, Record) {
     (out, r)
 }
 
-const R4: [&str; 5] = [
+const R4: [&str; 6] = [
     "redis-rs client-side cache hit + decode (ct)",
     "ours local tier, async fn (ct)",
     "ours local tier, sync fn",
     "ours Redis hit, no tier, async fn (ct)",
     "ours in memory (no Redis), sync fn",
+    "clone + drop of the value alone (floor of an owned result)",
 ];
 
 fn r4(w: &World, rounds: usize, ops: usize) -> (String, Record) {
@@ -497,6 +498,7 @@ fn r4(w: &World, rounds: usize, ops: usize) -> (String, Record) {
         keys: KEYS,
     };
     let ct = &w.ct;
+    let items: Vec<Item> = (0..KEYS).map(body).collect();
     let c = vec![
         Candidate::whole(R4[0], |keys| {
             ct.block_on(async {
@@ -523,6 +525,9 @@ fn r4(w: &World, rounds: usize, ops: usize) -> (String, Record) {
             seq(ct, |k| async move { fold(&ours_hit_ct(k).await) }),
         ),
         Candidate::per_key(R4[4], |k| fold(&ours_memory_hit(k))),
+        // What returning an owned `Item` costs whatever the cache: every hit
+        // above (and the peer's decode) pays at least this.
+        Candidate::per_key(R4[5], |k| fold(&black_box(&items[k as usize]).clone())),
     ];
     let m = measure(&plan, &c);
     let stats = w.csc_ct.get_cache_statistics();

@@ -79,6 +79,11 @@ pub use crate::lock::{LockError, LockGuard, RedisLock};
 pub use crate::map::{MapError, RedisMap};
 use crate::text::{glob_escape, password_of, redact};
 use crate::tier::Tier;
+/// The `redis` crate this backend is built on, re-exported: build the
+/// [`redis::Pipeline`] that [`RedisMap::add_get`] and friends add commands to
+/// (or any other `redis` value) from here, and its version always matches,
+/// without a `redis` dependency of your own.
+pub use redis;
 
 const NAME: &str = "redis";
 

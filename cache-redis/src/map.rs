@@ -637,8 +637,9 @@ where
 
     // ---------------------------------------------------------- pipelines
 
-    /// Adds `GET <key>` to `pipe`; decode its reply with
-    /// [`decode`](Self::decode). On a cluster, a pipeline must stay within one
+    /// Adds `GET <key>` to `pipe` (a pipeline of the re-exported
+    /// [`redis`](crate::redis) crate: `cache_redis::redis::pipe()`); decode its
+    /// reply with [`decode`](Self::decode). On a cluster, a pipeline must stay within one
     /// slot (give related keys a hash tag, e.g. a map name like `{user42}`).
     pub fn add_get(&self, pipe: &mut Pipeline, key: &K) {
         pipe.cmd("GET").arg(self.key(key));

@@ -69,4 +69,23 @@ fn redis_backed_fn_stores_in_the_server() {
     assert_eq!(profile(7), expected);
     assert_eq!(RUNS.load(Ordering::SeqCst), 2);
     assert_eq!(server.exec(&["DBSIZE"]).int(), 1);
+
+    // A RedisMap's pipeline helpers take a `redis::Pipeline`: the facade
+    // re-exports the redis crate, so no `redis` dependency of one's own (this
+    // crate has none) is needed to build one of the matching version.
+    use ttl_cache::redis::{RedisMap, redis};
+    let names: RedisMap<u64, String> = RedisMap::new(&REDIS, "names");
+    let mut pipe = redis::pipe();
+    names.add_set(&mut pipe, &1, &"ada".to_owned()).unwrap();
+    names.add_get(&mut pipe, &1);
+    let mut conn = redis::Client::open(server.url())
+        .unwrap()
+        .get_connection()
+        .unwrap();
+    let replies: Vec<redis::Value> = pipe.query(&mut conn).unwrap();
+    assert_eq!(
+        names.decode(&1, &replies[1]).unwrap(),
+        Some("ada".to_owned())
+    );
+    assert_eq!(names.get(&1).unwrap(), Some("ada".to_owned()));
 }
