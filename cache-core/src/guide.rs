@@ -1188,7 +1188,9 @@
 //!
 //! ```toml
 //! [dependencies]
-//! ttl-cache = { version = "0.1", features = ["redis", "disk"] }
+//! # not on crates.io yet: a path to a checkout of the repository (or a git URL)
+//! ttl-cache = { path = "../ttl-cache/ttl-cache", features = ["redis", "disk"] }
+//! serde = { version = "1", features = ["derive"] } # values stored in Redis or a file
 //! ```
 //!
 //! Then `use ttl_cache::ttl_cache;` brings in the macro, the root of `ttl_cache`
