@@ -65,7 +65,7 @@ impl PrefixSurvey {
             .collect();
         if here {
             parts.push(format!(
-                "prefix `{prefix}` holds other caches (`cache-cli list --prefix {prefix}` names them)"
+                "prefix `{prefix}` holds caches (`cache-cli list --prefix {prefix}` names them)"
             ));
         }
         match (others.is_empty(), here) {
@@ -127,7 +127,7 @@ mod tests {
         );
         assert_eq!(
             survey(&["walk", "cache"], true).hint("cache", None),
-            "hint: prefix `cache` holds other caches (`cache-cli list --prefix cache` names \
+            "hint: prefix `cache` holds caches (`cache-cli list --prefix cache` names \
              them); other prefixes with caches on this server: walk"
         );
         assert_eq!(

@@ -689,7 +689,7 @@ fn a_wrong_prefix_gets_a_hint_naming_the_prefixes_with_caches(topology: Topology
         .filter(|p| *p != "cache")
         .collect();
     let beside = format!(
-        "prefix `cache` holds other caches (`cache-cli list --prefix cache` names them); other \
+        "prefix `cache` holds caches (`cache-cli list --prefix cache` names them); other \
          prefixes with caches on this server: {}\n",
         others.join(", ")
     );
@@ -777,7 +777,7 @@ fn a_wrong_prefix_gets_a_hint_naming_the_prefixes_with_caches(topology: Topology
     assert_eq!(other.code, 0, "{}", other.stderr);
     assert!(
         other.stderr.contains(
-            "nothing removed; prefix `walk` holds other caches (`cache-cli list --prefix walk` \
+            "nothing removed; prefix `walk` holds caches (`cache-cli list --prefix walk` \
              names them); other prefixes with caches on this server: cache, "
         ),
         "{}",
