@@ -27,7 +27,11 @@ pub enum Command {
     /// Every cache under the prefix: its entries, their memory and the
     /// versions present.
     List(ListArgs),
-    /// One stored result: its TTL, its size and its memory.
+    /// The keys of one cache's stored results (the first `--limit`, in key
+    /// order), to pass to `inspect`.
+    Keys(KeysArgs),
+    /// One stored result (or any string key): its TTL, its size and its
+    /// memory.
     Inspect(InspectArgs),
     /// Deletes one cache's stored results (of one version, or of all) and
     /// tells every local tier to drop its copies, as `cache_clear` does.
@@ -37,8 +41,10 @@ pub enum Command {
 /// Where the caches are, and how to answer: the options of every subcommand.
 #[derive(Debug, Clone, Args)]
 pub struct Connection {
-    /// Redis URL, `redis://[user[:password]@]host:port[/db]`; with
-    /// `--cluster`, any node of the cluster (repeat for more seed nodes).
+    /// Redis URL: `redis://[user[:password]@]host[:port][/db]`,
+    /// `rediss://...` (TLS, with the `tls` feature) or
+    /// `redis+unix:///path/to/redis.sock`; with `--cluster`, a node of the
+    /// cluster (repeat for more seed nodes).
     #[arg(
         long = "url",
         value_name = "URL",
@@ -50,8 +56,9 @@ pub struct Connection {
     /// The URLs name nodes of a Redis Cluster (every master is scanned).
     #[arg(long)]
     pub cluster: bool,
-    /// The key prefix the caches were stored under
-    /// (`RedisBackendBuilder::prefix`).
+    /// The key prefix of the caches: exactly what the application's backend
+    /// was built with (`RedisBackendBuilder::prefix`; `cache` when it set
+    /// none). Under another prefix nothing is found.
     #[arg(long, default_value = "cache")]
     pub prefix: String,
     /// The time budget of each round trip to Redis (`500ms`, `5s`, ...).
@@ -74,9 +81,12 @@ impl Connection {
     /// # Errors
     ///
     /// [`CliError::SeveralUrls`] for several URLs without `--cluster`,
-    /// [`CliError::Config`] for a URL that is not a Redis URL (its message
-    /// never contains the password).
+    /// [`CliError::BadUrl`] for a URL that is not a Redis URL (shown with
+    /// its password as `***`).
     pub fn backend(&self) -> Result<RedisBackend, CliError> {
+        for url in &self.urls {
+            check_url(url)?;
+        }
         let builder = if self.cluster {
             RedisBackend::cluster(self.urls.iter().cloned())
         } else {
@@ -85,6 +95,40 @@ impl Connection {
                 urls => return Err(CliError::SeveralUrls { count: urls.len() }),
             }
         };
+        self.finish(builder)
+    }
+
+    /// A backend on one node of the cluster, `host:port` (a master named by
+    /// `CLUSTER SLOTS`), with the first URL's scheme, credentials and
+    /// database: the way to `SCAN` that node alone.
+    ///
+    /// # Errors
+    ///
+    /// [`CliError::BadUrl`] when the first URL cannot take that host.
+    pub fn node_backend(&self, host: &str, port: u16) -> Result<RedisBackend, CliError> {
+        let seed = self.urls.first().map(String::as_str).unwrap_or_default();
+        let bad = |reason: &str| CliError::BadUrl {
+            url: cache_redis::redact_url(seed),
+            reason: Some(format!(
+                "cannot address the cluster node {host}:{port}: {reason}"
+            )),
+        };
+        let mut url = redis::parse_redis_url(seed).ok_or_else(|| bad("not a Redis URL"))?;
+        // An IPv6 address goes in brackets.
+        let host_text = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.to_owned()
+        };
+        url.set_host(Some(&host_text))
+            .map_err(|error| bad(&error.to_string()))?;
+        url.set_port(Some(port))
+            .map_err(|()| bad("the URL takes no port"))?;
+        self.finish(RedisBackend::builder(url.to_string()))
+    }
+
+    /// `builder` with this connection's TLS root, prefix and time budget.
+    fn finish(&self, builder: RedisBackendBuilder) -> Result<RedisBackend, CliError> {
         let builder = self.with_tls(builder)?;
         Ok(builder
             .prefix(self.prefix.clone())
@@ -128,6 +172,37 @@ impl Connection {
     fn with_tls(&self, builder: RedisBackendBuilder) -> Result<RedisBackendBuilder, CliError> {
         Ok(builder)
     }
+}
+
+/// What a URL must look like, for the message of [`CliError::BadUrl`].
+pub const URL_FORMS: &str = if cfg!(feature = "tls") {
+    "redis://[user[:password]@]host[:port][/db], \
+     rediss://[user[:password]@]host[:port][/db] (TLS) or \
+     redis+unix:///path/to/redis.sock[?db=N]; \
+     a Redis Cluster takes --cluster and one --url per seed node"
+} else {
+    "redis://[user[:password]@]host[:port][/db] or \
+     redis+unix:///path/to/redis.sock[?db=N] \
+     (rediss:// needs cache-cli built with the `tls` feature); \
+     a Redis Cluster takes --cluster and one --url per seed node"
+};
+
+/// `url` parsed as the backend will parse it, or [`CliError::BadUrl`]
+/// naming it (password as `***`) and what was expected.
+fn check_url(url: &str) -> Result<(), CliError> {
+    let Err(error) = redis::IntoConnectionInfo::into_connection_info(url) else {
+        return Ok(());
+    };
+    // redis's text is `<what> - InvalidClientConfig`; "did not parse" says
+    // nothing that the message does not.
+    let text = error.to_string();
+    let what = text.split(" - ").next().unwrap_or_default();
+    // (Its texts name no part of the URL: the password cannot show.)
+    let reason = (!what.is_empty() && what != "Redis URL did not parse").then(|| what.to_owned());
+    Err(CliError::BadUrl {
+        url: cache_redis::redact_url(url),
+        reason,
+    })
 }
 
 /// `cache-cli list`.
@@ -180,7 +255,7 @@ pub struct InspectArgs {
     /// The key, `<prefix>:<identity>:v<version, 10 digits>:<digest>`.
     #[arg(
         required_unless_present = "identity",
-        conflicts_with_all = ["identity", "digest", "version"]
+        conflicts_with_all = ["identity", "digest", "cache_version"]
     )]
     pub key: Option<String>,
     /// The cache's identity (`module::function`, or its `identifier`), with
@@ -190,9 +265,10 @@ pub struct InspectArgs {
     /// The call's digest: 64 hex digits (the key's last part).
     #[arg(long, requires = "identity", value_parser = parse_digest)]
     pub digest: Option<cache_core::Digest>,
-    /// The cache's version, with `--identity` (default 0).
-    #[arg(long, requires = "identity")]
-    pub version: Option<u32>,
+    /// The cache's version (`#[ttl_cache(version = N)]`), with
+    /// `--identity` (default 0).
+    #[arg(long = "cache-version", value_name = "N", requires = "identity")]
+    pub cache_version: Option<u32>,
 }
 
 fn parse_digest(text: &str) -> Result<cache_core::Digest, String> {
@@ -210,9 +286,29 @@ pub struct ClearArgs {
     /// The cache's identity (`module::function`, or its `identifier`),
     /// exactly: `ns` never clears `ns2`, nor `a::f` `a::f::g`.
     pub identity: String,
-    /// Clears only the results stored under this version.
-    #[arg(long)]
-    pub version: Option<u32>,
+    /// Clears only the results stored under this cache version
+    /// (`#[ttl_cache(version = N)]`).
+    #[arg(long = "cache-version", value_name = "N")]
+    pub cache_version: Option<u32>,
+}
+
+/// `cache-cli keys`.
+#[derive(Debug, Args)]
+pub struct KeysArgs {
+    /// Where the caches are.
+    #[command(flatten)]
+    pub connection: Connection,
+    /// The cache's identity (`module::function`, or its `identifier`),
+    /// exactly, as `list` shows it.
+    pub identity: String,
+    /// Only the results stored under this cache version
+    /// (`#[ttl_cache(version = N)]`).
+    #[arg(long = "cache-version", value_name = "N")]
+    pub cache_version: Option<u32>,
+    /// How many keys to print at most (the first in key order: lowest
+    /// version first); every key is counted.
+    #[arg(long, value_name = "N", default_value = "20")]
+    pub limit: usize,
 }
 
 #[cfg(test)]

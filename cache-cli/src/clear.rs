@@ -7,6 +7,7 @@ use serde::Serialize;
 
 use crate::args::ClearArgs;
 use crate::error::CliError;
+use crate::plural;
 
 /// What `clear` did.
 #[derive(Debug, Serialize)]
@@ -32,11 +33,11 @@ impl ClearReport {
     /// the failure stay deleted).
     pub fn run(backend: &RedisBackend, args: &ClearArgs) -> Result<Self, CliError> {
         let removed = backend
-            .clear_cache(&args.identity, args.version)
+            .clear_cache(&args.identity, args.cache_version)
             .map_err(|error| args.connection.redis_error(error))?;
         Ok(Self {
             identity: args.identity.clone(),
-            version: args.version,
+            version: args.cache_version,
             removed,
             invalidation_channel: format!("{}:invalidate", args.connection.prefix),
         })
@@ -54,9 +55,8 @@ impl ClearReport {
         };
         writeln!(
             out,
-            "removed {} key{} of cache `{}` ({which}); local tiers told on `{}`",
-            self.removed,
-            if self.removed == 1 { "" } else { "s" },
+            "removed {} of cache `{}` ({which}); local tiers told on `{}`",
+            plural(self.removed, "key", "keys"),
             self.identity,
             self.invalidation_channel
         )

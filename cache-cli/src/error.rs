@@ -8,10 +8,23 @@ use cache_redis::RedisConfigError;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum CliError {
-    /// A URL is not a Redis URL, or no URL was given (cache-redis's message,
-    /// which never contains the password).
+    /// The backend could not be built (cache-redis's message, which never
+    /// contains the password).
     #[error(transparent)]
     Config(#[from] RedisConfigError),
+    /// A URL is not a Redis URL.
+    #[error(
+        "invalid Redis URL `{url}`{}: expected {}",
+        reason.as_ref().map(|reason| format!(" ({reason})")).unwrap_or_default(),
+        crate::args::URL_FORMS
+    )]
+    BadUrl {
+        /// The URL given, its password shown as `***`.
+        url: String,
+        /// What is wrong with it, when more is known than that it did not
+        /// parse.
+        reason: Option<String>,
+    },
     /// Several URLs for a single server.
     #[error("{count} URLs given: several URLs are the nodes of a cluster, pass --cluster")]
     SeveralUrls {
@@ -35,6 +48,9 @@ pub enum CliError {
     KeyNotFound {
         /// The key.
         key: String,
+        /// Where the caches are, when the prefix may be the wrong one: for
+        /// stderr, after the message.
+        hint: Option<String>,
     },
     /// The key to inspect holds something else than a stored result.
     #[error("`{key}` is a Redis {kind}, not a stored result (a string)")]
@@ -61,6 +77,14 @@ pub enum CliError {
 }
 
 impl CliError {
+    /// A line for stderr after the message (`hint: ...`), if there is one.
+    pub fn hint(&self) -> Option<&str> {
+        match self {
+            Self::KeyNotFound { hint, .. } => hint.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The process's exit code for this error: 3 for a missing key, 1 for
     /// anything else (clap's usage errors exit with 2).
     pub fn exit_code(&self) -> u8 {

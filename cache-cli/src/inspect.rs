@@ -12,13 +12,18 @@ use serde::Serialize;
 use crate::args::InspectArgs;
 use crate::error::CliError;
 use crate::layout::EntryKey;
+use crate::plural;
 
-/// What `inspect` found.
+/// What `inspect` found: a stored result, or any other string key.
 #[derive(Debug, Serialize)]
 pub struct InspectReport {
     /// The key.
     pub key: String,
-    /// The cache's identity, when the key has the layout of a stored result.
+    /// The key prefix (`--prefix`).
+    #[serde(skip)]
+    pub prefix: String,
+    /// The cache's identity, when the key has the layout of a stored result
+    /// under the prefix; `None` for any other string key.
     pub identity: Option<String>,
     /// The cache's version, likewise.
     pub version: Option<u32>,
@@ -38,11 +43,14 @@ pub struct InspectReport {
 fn found<T>(key: &str, value: Option<T>) -> Result<T, CliError> {
     value.ok_or_else(|| CliError::KeyNotFound {
         key: key.to_owned(),
+        hint: None,
     })
 }
 
 impl InspectReport {
     /// Reads the key's type, length, memory and TTL (one round trip each).
+    /// Any string key is read; one that is not a stored result of the
+    /// prefix has no identity, version or digest.
     ///
     /// # Errors
     ///
@@ -54,7 +62,7 @@ impl InspectReport {
             (Some(key), _, _) => key.clone(),
             (None, Some(identity), Some(digest)) => backend.key(&StorageKey {
                 namespace: identity,
-                version: args.version.unwrap_or(0),
+                version: args.cache_version.unwrap_or(0),
                 digest,
             }),
             _ => return Err(CliError::NoKey),
@@ -71,7 +79,7 @@ impl InspectReport {
         let kind: String = backend.command(command("TYPE")).map_err(redis)?;
         match kind.as_str() {
             "string" => {}
-            "none" => return Err(CliError::KeyNotFound { key }),
+            "none" => return Err(CliError::KeyNotFound { key, hint: None }),
             _ => return Err(CliError::NotAResult { key, kind }),
         }
         let size_bytes: u64 = backend.command(command("STRLEN")).map_err(redis)?;
@@ -79,11 +87,12 @@ impl InspectReport {
         let memory_bytes = found(&key, memory)?;
         // -2: gone since; -1: no expiry.
         let ttl_ms = match backend.command::<i64>(command("PTTL")).map_err(redis)? {
-            -2 => return Err(CliError::KeyNotFound { key }),
+            -2 => return Err(CliError::KeyNotFound { key, hint: None }),
             ms => u64::try_from(ms).ok(),
         };
         let entry = EntryKey::parse(&args.connection.prefix, &key);
         Ok(Self {
+            prefix: args.connection.prefix.clone(),
             identity: entry.map(|e| e.identity.to_owned()),
             version: entry.map(|e| e.version),
             digest: entry.map(|e| e.digest.to_owned()),
@@ -101,8 +110,15 @@ impl InspectReport {
     /// The output could not be written.
     pub fn write_human(&self, out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(out, "key     {}", self.key)?;
-        if let (Some(identity), Some(version)) = (&self.identity, self.version) {
-            writeln!(out, "cache   {identity} (version {version})")?;
+        match (&self.identity, self.version) {
+            (Some(identity), Some(version)) => {
+                writeln!(out, "cache   {identity} (version {version})")?;
+            }
+            _ => writeln!(
+                out,
+                "cache   none: not a stored result of prefix `{}`",
+                self.prefix
+            )?,
         }
         match self.ttl_ms {
             Some(ms) => writeln!(
@@ -114,15 +130,15 @@ impl InspectReport {
         }
         writeln!(
             out,
-            "size    {} ({} bytes, STRLEN)",
+            "size    {} ({}, STRLEN)",
             ByteSize::b(self.size_bytes),
-            self.size_bytes
+            plural(self.size_bytes, "byte", "bytes")
         )?;
         writeln!(
             out,
-            "memory  {} ({} bytes, MEMORY USAGE)",
+            "memory  {} ({}, MEMORY USAGE)",
             ByteSize::b(self.memory_bytes),
-            self.memory_bytes
+            plural(self.memory_bytes, "byte", "bytes")
         )
     }
 }

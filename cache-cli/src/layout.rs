@@ -40,6 +40,22 @@ impl<'a> EntryKey<'a> {
     }
 }
 
+/// The prefix of `key` when it has the layout of a stored result under some
+/// prefix, whichever. A prefix and an identity may both hold `:`, so the
+/// split is a reading: the identity is taken to be what follows the last
+/// lone `:` (one not part of `::`), as in `module::function` identities and
+/// in identifiers without `:`. `walk:app::f:v…` gives `walk`; `a:b:f:v…`
+/// gives `a:b`.
+pub fn prefix_of(key: &str) -> Option<&str> {
+    let head = key.get(..key.len().checked_sub(TAIL)?)?;
+    let bytes = head.as_bytes();
+    let lone = (1..bytes.len().saturating_sub(1))
+        .rev()
+        .find(|&i| bytes[i] == b':' && bytes[i - 1] != b':' && bytes[i + 1] != b':')?;
+    let prefix = head.get(..lone)?;
+    EntryKey::parse(prefix, key).map(|_| prefix)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -60,6 +76,32 @@ mod tests {
         let key = format!("p:x:ns:v0000000000:{DIGEST}");
         assert_eq!(EntryKey::parse("p:x", &key).map(|k| k.identity), Some("ns"));
         assert_eq!(EntryKey::parse("p", &key).map(|k| k.identity), Some("x:ns"));
+    }
+
+    #[test]
+    fn the_prefix_of_a_key_is_read_before_the_identity() {
+        let prefix = |key: String| prefix_of(&key).map(str::to_owned);
+        assert_eq!(
+            prefix(format!("walk:walk_user::f:v0000000002:{DIGEST}")),
+            Some("walk".to_owned())
+        );
+        assert_eq!(
+            prefix(format!("cache:ns:v0000000000:{DIGEST}")),
+            Some("cache".to_owned())
+        );
+        assert_eq!(
+            prefix(format!("app:cache:a::f::g:v0000000000:{DIGEST}")),
+            Some("app:cache".to_owned())
+        );
+        for key in [
+            format!("a::f:v0000000000:{DIGEST}"),
+            format!(":ns:v0000000000:{DIGEST}"),
+            format!("cache:ns:lease:{DIGEST}"),
+            format!("ns:v0000000000:{DIGEST}"),
+            "cache:ns:counters".to_owned(),
+        ] {
+            assert_eq!(prefix_of(&key), None, "{key}");
+        }
     }
 
     /// Counter hashes, leases, other prefixes and malformed tails are not results.

@@ -11,6 +11,7 @@ use serde::Serialize;
 use crate::args::ListArgs;
 use crate::error::CliError;
 use crate::layout::EntryKey;
+use crate::plural;
 
 /// What `list` found.
 #[derive(Debug, Serialize)]
@@ -166,9 +167,9 @@ impl ListReport {
         let sampled = self.caches.iter().any(|c| c.memory_sampled);
         writeln!(
             out,
-            "{} caches, {} entries under prefix `{}` at {}{}",
-            self.caches.len(),
-            self.entries,
+            "{}, {} under prefix `{}` at {}{}",
+            plural(self.caches.len() as u64, "cache", "caches"),
+            plural(self.entries, "entry", "entries"),
             self.prefix,
             self.url,
             if sampled {

@@ -40,6 +40,16 @@ static REDIS: LazyLock<RedisBackend> = LazyLock::new(|| {
         .expect("valid URLs")
 });
 
+/// An application's backend built with `.prefix("walk")`: `cache-cli` finds
+/// its caches only with `--prefix walk`.
+static WALK: LazyLock<RedisBackend> = LazyLock::new(|| {
+    builder()
+        .prefix("walk")
+        .op_timeout(Duration::from_secs(2))
+        .build()
+        .expect("valid URLs")
+});
+
 /// A backend with a local tier, on the same prefix.
 static TIERED: LazyLock<RedisBackend> = LazyLock::new(|| {
     builder()
@@ -74,6 +84,11 @@ fn a_f(x: u64) -> String {
 #[ttl_cache(identifier = "a::f::g", ttl = 60, backend = REDIS.clone())]
 fn a_f_g(x: u64) -> String {
     format!("g{x}")
+}
+
+#[ttl_cache(identifier = "walk_user::f", ttl = 60, backend = WALK.clone())]
+fn walk_f(x: u64) -> u64 {
+    x * 3
 }
 
 static TIERED_RUNS: AtomicU64 = AtomicU64::new(0);
@@ -362,7 +377,7 @@ fn clear_removes_exactly_one_cache(topology: Topology) {
 
     let v3_keys = removed_keys("ns2", "0000000003");
     assert_eq!(v3_keys.len(), 2);
-    let report = cli_json(&redis, "clear", &["ns2", "--version", "3"]);
+    let report = cli_json(&redis, "clear", &["ns2", "--cache-version", "3"]);
     assert_eq!(
         (report["removed"].as_u64(), report["version"].as_u64()),
         (Some(2), Some(3))
@@ -425,7 +440,14 @@ fn inspect_reports_ttl_size_and_memory(topology: Topology) {
     let by_parts = cli_json(
         &redis,
         "inspect",
-        &["--identity", "ns2", "--version", "3", "--digest", digest],
+        &[
+            "--identity",
+            "ns2",
+            "--cache-version",
+            "3",
+            "--digest",
+            digest,
+        ],
     );
     assert_eq!(by_parts["key"], Value::from(key.clone()));
 
@@ -605,5 +627,475 @@ fn clear_makes_local_tiers_drop_their_copies() {
         TIERED_RUNS.load(Ordering::SeqCst),
         2,
         "a stale copy was served"
+    );
+}
+
+/// `cache-cli <subcommand> <connection> <rest>`, text output.
+fn cli_text(redis: &Redis, subcommand: &str, rest: &[&str]) -> Run {
+    let mut args = vec![subcommand.to_owned()];
+    args.extend(connection(redis));
+    args.extend(rest.iter().map(|s| (*s).to_owned()));
+    cli(&args)
+}
+
+/// `cache-cli <subcommand> <connection> <rest> --json`, the whole run.
+fn cli_json_run(redis: &Redis, subcommand: &str, rest: &[&str]) -> Run {
+    let mut rest = rest.to_vec();
+    rest.push("--json");
+    cli_text(redis, subcommand, &rest)
+}
+
+/// One stored-result key under the prefix `node<i>` on each node `i` (a
+/// cluster's masters each hold one): a hint that names them all walked every
+/// master.
+fn one_prefix_per_node(redis: &Redis) -> Vec<String> {
+    (0..redis.node_count())
+        .map(|node| {
+            let prefix = format!("node{node}");
+            let key = (0u32..)
+                .map(|n| format!("{prefix}:x::f:v0000000000:{n:064x}"))
+                .find(|key| redis.owner_of(key) == node)
+                .unwrap();
+            redis.command_for_key(&key, &["SET", &key, "1"]).expect_ok();
+            prefix
+        })
+        .collect()
+}
+
+/// The user of README's walk-through: an application built with
+/// `.prefix("walk")`, and `cache-cli` run without `--prefix`. `list`,
+/// `keys`, `clear` (0 keys removed, still exit 0) and `inspect` (missing key,
+/// exit 3) each say on stderr which prefixes hold caches; stdout and the
+/// JSON stay as they were; with the right prefix, no hint.
+fn a_wrong_prefix_gets_a_hint_naming_the_prefixes_with_caches(topology: Topology) {
+    let Some(redis) = start(topology) else { return };
+    fill(&redis);
+    for x in 0..3 {
+        walk_f(x);
+    }
+    let mut prefixes = vec!["cache".to_owned(), "other".to_owned(), "walk".to_owned()];
+    prefixes.extend(one_prefix_per_node(&redis));
+    prefixes.sort();
+    let named = format!(
+        "prefixes with caches on this server: {}",
+        prefixes.join(", ")
+    );
+    let everywhere = format!("{named} (--prefix must be the prefix the application's backend");
+    // Under the default prefix other caches are stored (by `fill`): the hint
+    // says so, and names the other prefixes.
+    let others: Vec<&str> = prefixes
+        .iter()
+        .map(String::as_str)
+        .filter(|p| *p != "cache")
+        .collect();
+    let beside = format!(
+        "prefix `cache` holds caches (`cache-cli list --prefix cache` names them); other \
+         prefixes with caches on this server: {}\n",
+        others.join(", ")
+    );
+    let assert_hint = |run: &Run, code: i32, lead: &str, rest: &str| {
+        assert_eq!(run.code, code, "{}{}", run.stdout, run.stderr);
+        let expected = format!("{lead}{rest}");
+        assert!(
+            run.stderr.contains(&expected),
+            "stderr lacks {expected:?}: {}",
+            run.stderr
+        );
+    };
+
+    let list = cli_text(&redis, "list", &["--prefix", "nope"]);
+    assert_eq!(
+        list.stdout,
+        format!("no cache under prefix `nope` at {}\n", redis.urls()[0])
+    );
+    assert_hint(
+        &list,
+        0,
+        "hint: no cache under prefix `nope`; ",
+        &everywhere,
+    );
+    let json = cli_json_run(&redis, "list", &["--prefix", "nope"]);
+    assert_eq!(json.json()["caches"], Value::Array(Vec::new()));
+    assert_hint(
+        &json,
+        0,
+        "hint: no cache under prefix `nope`; ",
+        &everywhere,
+    );
+
+    let walk_keys = redis.keys("walk:walk_user::f:v*");
+    assert_eq!(walk_keys.len(), 3);
+    let clear = cli_json_run(&redis, "clear", &["walk_user::f"]);
+    assert_eq!(clear.json()["removed"], 0);
+    assert_hint(
+        &clear,
+        0,
+        "hint: no key of cache `walk_user::f` under prefix `cache`: nothing removed; ",
+        &beside,
+    );
+    assert_eq!(redis.keys("walk:walk_user::f:v*"), walk_keys);
+
+    let keys = cli_text(&redis, "keys", &["walk_user::f"]);
+    assert_eq!(
+        keys.stdout,
+        "no key of cache `walk_user::f` (every version) under prefix `cache`\n"
+    );
+    assert_hint(
+        &keys,
+        0,
+        "hint: no cache `walk_user::f` (every version) under prefix `cache`; ",
+        &beside,
+    );
+
+    let missing = format!("cache:walk_user::f:v0000000000:{}", "f".repeat(64));
+    let inspect = cli_text(&redis, "inspect", &[&missing]);
+    inspect.assert_failed(3, &format!("no such key: `{missing}`"));
+    assert_hint(&inspect, 3, "hint: ", &beside);
+
+    // The application's key, inspected without its prefix: read, and said to
+    // be another prefix's.
+    let inspect = cli_text(&redis, "inspect", &[&walk_keys[0]]);
+    assert_eq!(inspect.code, 0, "{}", inspect.stderr);
+    assert!(
+        inspect
+            .stdout
+            .contains("cache   none: not a stored result of prefix `cache`\n"),
+        "{}",
+        inspect.stdout
+    );
+    assert_eq!(
+        inspect.stderr,
+        format!(
+            "hint: `{}` is not under prefix `cache`; it is a stored result of prefix `walk` \
+             (--prefix walk)\n",
+            walk_keys[0]
+        )
+    );
+
+    // A cache missing under a prefix that holds others: that is said too.
+    let other = cli_text(&redis, "clear", &["--prefix", "walk", "walk_user::g"]);
+    assert_eq!(other.code, 0, "{}", other.stderr);
+    assert!(
+        other.stderr.contains(
+            "nothing removed; prefix `walk` holds caches (`cache-cli list --prefix walk` \
+             names them); other prefixes with caches on this server: cache, "
+        ),
+        "{}",
+        other.stderr
+    );
+
+    // The right prefix: found, and no hint.
+    let list = cli_json_run(&redis, "list", &["--prefix", "walk"]);
+    assert_eq!(
+        listed(&list.json()),
+        owned(BTreeMap::from([(("walk_user::f", 0), 3)]))
+    );
+    assert_eq!(list.stderr, "");
+    let inspect = cli_text(&redis, "inspect", &["--prefix", "walk", &walk_keys[0]]);
+    assert_eq!((inspect.code, inspect.stderr.as_str()), (0, ""));
+    assert!(
+        inspect
+            .stdout
+            .contains("cache   walk_user::f (version 0)\n")
+    );
+    let clear = cli_json_run(&redis, "clear", &["--prefix", "walk", "walk_user::f"]);
+    assert_eq!(clear.json()["removed"], 3);
+    assert_eq!(clear.json()["invalidation_channel"], "walk:invalidate");
+    assert_eq!(clear.stderr, "");
+    assert!(redis.keys("walk:*").is_empty());
+}
+
+#[test]
+fn a_wrong_prefix_gets_a_hint_naming_the_prefixes_with_caches_single() {
+    a_wrong_prefix_gets_a_hint_naming_the_prefixes_with_caches(Topology::Single);
+}
+
+#[test]
+fn a_wrong_prefix_gets_a_hint_naming_the_prefixes_with_caches_cluster() {
+    a_wrong_prefix_gets_a_hint_naming_the_prefixes_with_caches(Topology::Cluster);
+}
+
+/// A server without any stored result: the hint says so rather than naming
+/// nothing.
+#[test]
+fn a_hint_on_an_empty_server_says_no_prefix_holds_caches() {
+    let Some(redis) = start(Topology::Single) else {
+        return;
+    };
+    let run = cli_text(&redis, "list", &[]);
+    assert_eq!(run.code, 0, "{}", run.stderr);
+    assert_eq!(
+        run.stderr,
+        "hint: no cache under prefix `cache`; no prefix on this server holds a cache entry\n"
+    );
+}
+
+/// "1 cache, 1 entry", "1 key", "1 byte": counts of one are singular in
+/// every text report.
+#[test]
+fn text_output_counts_in_singular_and_plural() {
+    let Some(redis) = start(Topology::Single) else {
+        return;
+    };
+    walk_f(1);
+    let list = cli_text(&redis, "list", &["--prefix", "walk"]);
+    assert!(
+        list.stdout
+            .contains("\n1 cache, 1 entry under prefix `walk` at "),
+        "{}",
+        list.stdout
+    );
+    let keys = cli_text(&redis, "keys", &["--prefix", "walk", "walk_user::f"]);
+    assert!(
+        keys.stdout
+            .ends_with("\n1 key of cache `walk_user::f` (every version) under prefix `walk`\n"),
+        "{}",
+        keys.stdout
+    );
+    let clear = cli_text(&redis, "clear", &["--prefix", "walk", "walk_user::f"]);
+    assert!(
+        clear
+            .stdout
+            .starts_with("removed 1 key of cache `walk_user::f` (every version)"),
+        "{}",
+        clear.stdout
+    );
+    redis.command_on(0, &["SET", "cache:one", "x"]).expect_ok();
+    let inspect = cli_text(&redis, "inspect", &["cache:one"]);
+    assert!(
+        inspect.stdout.contains("size    1 B (1 byte, STRLEN)\n"),
+        "{}",
+        inspect.stdout
+    );
+
+    fill(&redis);
+    let list = cli_text(&redis, "list", &[]);
+    assert!(
+        list.stdout
+            .contains("\n4 caches, 16 entries under prefix `cache` at "),
+        "{}",
+        list.stdout
+    );
+    let clear = cli_text(&redis, "clear", &["ns"]);
+    assert!(clear.stdout.starts_with("removed 5 keys of cache `ns`"));
+}
+
+/// `keys` lists one cache's keys exactly (`ns` not `ns2`, `a::f` not
+/// `a::f::g`), of one version when asked, the first `--limit` in key order
+/// with the count of all; each one can be inspected.
+fn keys_lists_one_caches_keys_to_inspect(topology: Topology) {
+    let Some(redis) = start(topology) else { return };
+    fill(&redis);
+    let stored = |identity: &str, version: &str| -> Vec<String> {
+        redis
+            .keys(&format!("cache:{identity}:v{version}:*"))
+            .into_iter()
+            .filter(|key| key.len() == format!("cache:{identity}:v").len() + 10 + 1 + 64)
+            .collect()
+    };
+    let all = stored("ns2", "*");
+    assert_eq!(all.len(), 5);
+    let report = cli_json(&redis, "keys", &["ns2"]);
+    assert_eq!(
+        (&report["entries"], &report["identity"], &report["version"]),
+        (&Value::from(5), &Value::from("ns2"), &Value::Null)
+    );
+    assert_eq!(report["keys"], Value::from(all.clone()));
+
+    let v3 = cli_json(&redis, "keys", &["ns2", "--cache-version", "3"]);
+    assert_eq!(v3["keys"], Value::from(stored("ns2", "0000000003")));
+    assert_eq!(
+        (v3["entries"].as_u64(), v3["version"].as_u64()),
+        (Some(2), Some(3))
+    );
+
+    for (identity, n) in [("ns", 5), ("a::f", 2), ("a::f::g", 4)] {
+        let report = cli_json(&redis, "keys", &[identity]);
+        assert_eq!(
+            report["keys"],
+            Value::from(stored(identity, "*")),
+            "{identity}"
+        );
+        assert_eq!(report["entries"], n);
+    }
+
+    let limited = cli_json(&redis, "keys", &["ns2", "--limit", "2"]);
+    assert_eq!(limited["keys"], Value::from(all[..2].to_vec()));
+    assert_eq!(limited["entries"], 5);
+    let counted = cli_json(&redis, "keys", &["ns2", "--limit", "0"]);
+    assert_eq!(
+        (&counted["keys"], &counted["entries"]),
+        (&Value::Array(Vec::new()), &Value::from(5))
+    );
+
+    let text = cli_text(&redis, "keys", &["ns2", "--limit", "2"]);
+    assert_eq!(text.code, 0, "{}", text.stderr);
+    assert_eq!(
+        text.stdout,
+        format!(
+            "{}\n{}\n2 of 5 keys of cache `ns2` (every version) under prefix `cache` (the first \
+             in key order; --limit shows more)\n",
+            all[0], all[1]
+        )
+    );
+    assert_eq!(text.stderr, "");
+
+    // What `keys` prints, `inspect` takes.
+    for key in &all {
+        let report = cli_json(&redis, "inspect", &[key]);
+        assert_eq!(report["identity"], "ns2", "{report}");
+    }
+}
+
+#[test]
+fn keys_lists_one_caches_keys_to_inspect_single() {
+    keys_lists_one_caches_keys_to_inspect(Topology::Single);
+}
+
+#[test]
+fn keys_lists_one_caches_keys_to_inspect_cluster() {
+    keys_lists_one_caches_keys_to_inspect(Topology::Cluster);
+}
+
+/// The cache version is `--cache-version`: `--version` stays the tool's
+/// own, and after a subcommand it is a usage error pointing to the new name
+/// (never a silent clear of every version).
+#[test]
+fn the_cache_version_option_does_not_clash_with_the_tool_version() {
+    let Some(redis) = start(Topology::Single) else {
+        return;
+    };
+    fill(&redis);
+    let version = cli(&["--version"]);
+    assert_eq!(version.code, 0);
+    assert_eq!(
+        version.stdout,
+        format!("cache-cli {}\n", env!("CARGO_PKG_VERSION"))
+    );
+
+    let old = cli_text(&redis, "clear", &["ns2", "--version", "3"]);
+    old.assert_failed(2, "a similar argument exists: '--cache-version'");
+    assert_eq!(listed(&cli_json(&redis, "list", &[])), owned(expected()));
+
+    let report = cli_json(&redis, "clear", &["ns2", "--cache-version", "3"]);
+    assert_eq!(
+        (report["removed"].as_u64(), report["version"].as_u64()),
+        (Some(2), Some(3))
+    );
+    let help = cli(&["clear", "--help"]);
+    assert!(
+        help.stdout.contains("--cache-version <N>"),
+        "{}",
+        help.stdout
+    );
+    assert!(!help.stdout.contains("--version"), "{}", help.stdout);
+}
+
+/// A URL that is not a Redis URL: the message names it (password as `***`)
+/// and says what a Redis URL looks like.
+#[test]
+fn a_bad_url_says_what_was_given_and_what_is_expected() {
+    let expected = "expected redis://[user[:password]@]host[:port][/db]";
+    for (urls, shown) in [
+        (vec!["http://x/"], "`http://x/`"),
+        (vec!["http://u:s3cret@x/"], "`http://u:***@x/`"),
+        (vec!["not a url"], "`not a url`"),
+        (
+            vec!["redis://127.0.0.1:1/", "http://second/"],
+            "`http://second/`",
+        ),
+    ] {
+        let mut args = vec!["list"];
+        if urls.len() > 1 {
+            args.push("--cluster");
+        }
+        for url in &urls {
+            args.extend(["--url", url]);
+        }
+        let run = cli(&args);
+        run.assert_failed(
+            1,
+            &format!("cache-cli: invalid Redis URL {shown}: {expected}"),
+        );
+        for form in [
+            "redis+unix:///path/to/redis.sock",
+            "rediss://",
+            "--cluster and one --url per seed node",
+        ] {
+            assert!(run.stderr.contains(form), "{form}: {}", run.stderr);
+        }
+        assert!(!run.stderr.contains("s3cret"), "{}", run.stderr);
+        assert!(
+            !run.stderr.contains("InvalidClientConfig"),
+            "{}",
+            run.stderr
+        );
+    }
+    // What the Redis client knows beyond "did not parse" is said.
+    cli(&["list", "--url", "redis://127.0.0.1:6379/notadb"]).assert_failed(
+        1,
+        "invalid Redis URL `redis://127.0.0.1:6379/notadb` (Invalid database number): expected",
+    );
+}
+
+/// `inspect` reads any string key (exit 0): one that is not a stored result
+/// of the prefix gets "not a stored result of prefix" instead of its cache,
+/// and, when outside the prefix, a hint on stderr.
+#[test]
+fn inspect_reads_any_string_key_and_says_when_it_is_no_stored_result() {
+    let Some(redis) = start(Topology::Single) else {
+        return;
+    };
+    fill(&redis);
+    redis.command_on(0, &["SET", "foo", "bar"]).expect_ok();
+    redis
+        .command_on(0, &["SET", "cache:plain", "value"])
+        .expect_ok();
+
+    let foo = cli_text(&redis, "inspect", &["foo"]);
+    assert_eq!(foo.code, 0, "{}", foo.stderr);
+    assert!(
+        foo.stdout.starts_with(
+            "key     foo\ncache   none: not a stored result of prefix `cache`\nttl     none"
+        ),
+        "{}",
+        foo.stdout
+    );
+    assert!(
+        foo.stdout.contains("size    3 B (3 bytes, STRLEN)\n"),
+        "{}",
+        foo.stdout
+    );
+    assert_eq!(foo.stderr, "hint: `foo` is not under prefix `cache`\n");
+    let json = cli_json_run(&redis, "inspect", &["foo"]);
+    let report = json.json();
+    assert_eq!(
+        (
+            &report["identity"],
+            &report["version"],
+            &report["size_bytes"]
+        ),
+        (&Value::Null, &Value::Null, &Value::from(3))
+    );
+
+    // Under the prefix, but not a stored result: said on stdout, no hint.
+    let plain = cli_text(&redis, "inspect", &["cache:plain"]);
+    assert_eq!((plain.code, plain.stderr.as_str()), (0, ""));
+    assert!(
+        plain
+            .stdout
+            .contains("cache   none: not a stored result of prefix `cache`\n"),
+        "{}",
+        plain.stdout
+    );
+
+    // A stored result: its cache, and nothing on stderr.
+    let key = redis.keys("cache:ns:v*").remove(0);
+    let stored = cli_text(&redis, "inspect", &[&key]);
+    assert_eq!((stored.code, stored.stderr.as_str()), (0, ""));
+    assert!(
+        stored.stdout.contains("cache   ns (version 0)\n"),
+        "{}",
+        stored.stdout
     );
 }
