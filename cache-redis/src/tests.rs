@@ -21,6 +21,23 @@ fn urls_and_errors_never_show_the_password() {
         Some("s3cret")
     );
     assert_eq!(password_of("redis://app@h/"), None);
+    // A Unix socket URL takes its password as a query parameter.
+    assert_eq!(
+        redact_url("redis+unix:///run/redis.sock?db=2&pass=s3cret&user=app"),
+        "redis+unix:///run/redis.sock?db=2&pass=***&user=app"
+    );
+    assert_eq!(
+        password_of("redis+unix:///run/redis.sock?pass=s3cret").as_deref(),
+        Some("s3cret")
+    );
+    assert_eq!(
+        redact_url("redis+unix:///run/redis.sock?db=2"),
+        "redis+unix:///run/redis.sock?db=2"
+    );
+    let unix = RedisBackend::builder("redis+unix:///run/redis.sock?pass=s3cret")
+        .build()
+        .unwrap();
+    assert!(!format!("{unix:?}").contains("s3cret"));
     assert_eq!(
         redact("auth s3cret failed", &["s3cret".into()]),
         "auth *** failed"

@@ -24,17 +24,43 @@ fn userinfo(url: &str) -> Option<(&str, &str, Option<&str>)> {
     Some((url.get(..scheme_end)?, user, password))
 }
 
-/// The URL's password, if it has one.
+/// The password of a `redis+unix:///path?pass=...` URL's query, if any.
+fn query_password(url: &str) -> Option<&str> {
+    let (_, query) = url.split_once('?')?;
+    query
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("pass="))
+        .filter(|password| !password.is_empty())
+}
+
+/// The URL's password, if it has one (`user:password@`, or a Unix socket
+/// URL's `pass=` query parameter).
 pub(crate) fn password_of(url: &str) -> Option<String> {
-    userinfo(url).and_then(|(_, _, password)| password.map(str::to_owned))
+    userinfo(url)
+        .and_then(|(_, _, password)| password)
+        .or_else(|| query_password(url))
+        .map(str::to_owned)
 }
 
 /// The URL with its password replaced by `***`.
 pub(crate) fn redact_url(url: &str) -> String {
-    let (Some((head, user, Some(_))), Some(at)) = (userinfo(url), url.rfind('@')) else {
-        return url.to_owned();
+    let url = match (userinfo(url), url.rfind('@')) {
+        (Some((head, user, Some(_))), Some(at)) => format!("{head}{user}:***{}", &url[at..]),
+        _ => url.to_owned(),
     };
-    format!("{head}{user}:***{}", &url[at..])
+    match url.split_once('?') {
+        Some((base, query)) if query_password(&url).is_some() => {
+            let query: Vec<&str> = query
+                .split('&')
+                .map(|pair| match pair.strip_prefix("pass=") {
+                    Some(password) if !password.is_empty() => "pass=***",
+                    _ => pair,
+                })
+                .collect();
+            format!("{base}?{}", query.join("&"))
+        }
+        _ => url,
+    }
 }
 
 /// `message` with every one of `secrets` replaced by `***`.
