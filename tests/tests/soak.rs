@@ -35,11 +35,6 @@ const DEADLINE: Duration = Duration::from_secs(300);
 /// machine, 22,381 with the machine loaded to 10 runnable threads.
 const LIVE_LIMIT: u64 = 3 * BOUND;
 
-/// Values alive beyond the bound at a checkpoint of the distinct phase: what
-/// a read of the background sweep can hold back for a moment (as in
-/// `engine_bound`).
-const SWEEP_SLACK: u64 = 8;
-
 /// Slack of a length read while another thread inserts: iterating the map is
 /// not a snapshot, an entry evicted behind the iterator and its replacement
 /// ahead of it are both counted (up to +11 seen). Quiescent lengths are exact.
@@ -95,6 +90,8 @@ struct Sample {
     len: [u64; 2],
     rss_kib: u64,
     heap_kib: Option<u64>,
+    /// Distinct checkpoints: the checkpointing cache's values alive on arrival.
+    live_in_motion: Option<u64>,
 }
 
 impl Sample {
@@ -113,6 +110,7 @@ impl Sample {
             len: [n("len_cache"), n("len_macro")],
             rss_kib: n("rss_kib"),
             heap_kib: v["heap_kib"].as_u64(),
+            live_in_motion: v["live_in_motion"].as_u64(),
         }
     }
 }
@@ -248,6 +246,7 @@ fn soak_a_million_distinct_keys_and_30s_of_churn_keep_memory_flat() {
         "checkpoints": distinct.len(),
         "churn_samples": churn.len(),
         "max_live_values_distinct": max_live(&distinct),
+        "max_live_values_distinct_on_arrival": distinct.iter().filter_map(|s| s.live_in_motion).max(),
         "max_live_values_churn": max_live(&churn),
         "live_limit": LIVE_LIMIT,
         "rss_start_mib": kib_to_mib(start[0].rss_kib),
@@ -303,15 +302,25 @@ fn soak_a_million_distinct_keys_and_30s_of_churn_keep_memory_flat() {
         assert_eq!(keys, expected, "{of}: checkpoints");
     }
     // R12 as written: at every checkpoint of the distinct phase (one thread
-    // inserting), the values alive stay within the bound; the slack is only
-    // for the background sweep, whose reads can hold the epoch back for a
-    // moment. A value kept past its eviction fails this.
+    // inserting, stopped there), the values alive are within the bound: once
+    // the values it evicted last are dropped, which the checkpoint waits for
+    // (bounded). On arrival, a read of the background sweep, descheduled
+    // while the inserting thread went on, may still hold some back: measured
+    // 10,001 alone, 10,055 beside other tests, 10,320 with three busy loops on
+    // the two cores; held to the in-motion limit. A value kept past its
+    // eviction fails both.
     for s in &distinct {
         for (i, name) in ["Cache", "#[ttl_cache]"].iter().enumerate() {
             assert!(
-                s.live[i] <= BOUND + SWEEP_SLACK,
+                s.live[i] <= BOUND,
                 "{name}: {} values alive at a checkpoint for a bound of {BOUND}: {s:?}",
                 s.live[i]
+            );
+        }
+        if let Some(in_motion) = s.live_in_motion {
+            assert!(
+                in_motion <= LIVE_LIMIT,
+                "{in_motion} values alive on arrival at a checkpoint for a bound of {BOUND}: {s:?}"
             );
         }
     }

@@ -206,6 +206,9 @@ struct Sample<'a> {
     live: (usize, usize),
     /// Live entries of the `Cache` and of the `#[ttl_cache]` fn.
     len: (usize, u64),
+    /// At a `distinct` checkpoint: the checkpointing cache's values alive
+    /// when it got there, before the values it evicted last were dropped.
+    in_motion: Option<usize>,
 }
 
 /// One sample line, flushed at once so a parent that kills a stuck run still
@@ -221,6 +224,7 @@ fn emit(sample: Sample<'_>, start: Instant) {
         "live_macro": sample.live.1,
         "len_cache": sample.len.0,
         "len_macro": sample.len.1,
+        "live_in_motion": sample.in_motion,
         "rss_kib": status_kib("VmRSS"),
         "heap_kib": heap_in_use_kib(),
     });
@@ -238,9 +242,22 @@ fn scatter(i: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// How long the `both` checkpoint waits for the values evicted last to be
-/// dropped.
+/// How long a checkpoint waits for the values evicted last to be dropped.
 const SETTLE_LIMIT: Duration = Duration::from_secs(2);
+
+/// A checkpoint of the `distinct` phase: the inserting thread stops and, while
+/// `done` is false (for at most `SETTLE_LIMIT`), makes `nudge` calls (reads of
+/// its cache), each of which lets its epoch collector drop the values it
+/// retired once no reader of the map can still be reading them. A reader
+/// elsewhere (the background sweep) may hold that back for a moment: the
+/// values alive before the wait are reported too (`live_in_motion`).
+fn settle(done: impl Fn() -> bool, mut nudge: impl FnMut()) {
+    let start = Instant::now();
+    while !done() && start.elapsed() < SETTLE_LIMIT {
+        nudge();
+        std::thread::yield_now();
+    }
+}
 
 /// Phase `distinct`: every key a miss, only the bound reclaims. The `Cache`
 /// first, then the `#[ttl_cache]` fn, each on a thread of its own, one after
@@ -254,7 +271,7 @@ const SETTLE_LIMIT: Duration = Duration::from_secs(2);
 /// epoch is shared by every map), up to 1.3x the bound alive on two cores.
 /// The churn phase runs its threads together and keeps that limit.
 fn distinct(options: &Options, start: Instant, cache: &Cache<u64, Counted<0>>) -> u64 {
-    let checkpoint = |of: &str, keys: u64| {
+    let checkpoint = |of: &str, keys: u64, in_motion: Option<usize>| {
         emit(
             Sample {
                 phase: "distinct",
@@ -263,6 +280,7 @@ fn distinct(options: &Options, start: Instant, cache: &Cache<u64, Counted<0>>) -
                 ops: keys,
                 live: (Counted::<0>::live(), Counted::<1>::live()),
                 len: (cache.len(), distinct_fn::cache_info().current_size),
+                in_motion,
             },
             start,
         );
@@ -274,7 +292,12 @@ fn distinct(options: &Options, start: Instant, cache: &Cache<u64, Counted<0>>) -
                 let key = scatter(i);
                 black_box(cache.get_or_insert_with(key, || Counted::new(key)));
                 if is_checkpoint(i) {
-                    checkpoint("cache", i + 1);
+                    let in_motion = Counted::<0>::live();
+                    settle(
+                        || Counted::<0>::live() <= BOUND,
+                        || drop(black_box(cache.get(&key))),
+                    );
+                    checkpoint("cache", i + 1, Some(in_motion));
                 }
             }
         });
@@ -284,7 +307,12 @@ fn distinct(options: &Options, start: Instant, cache: &Cache<u64, Counted<0>>) -
             for i in 0..options.keys {
                 black_box(distinct_fn(scatter(i)));
                 if is_checkpoint(i) {
-                    checkpoint("macro", i + 1);
+                    let in_motion = Counted::<1>::live();
+                    settle(
+                        || Counted::<1>::live() <= BOUND,
+                        || drop(black_box(distinct_fn(scatter(i)))),
+                    );
+                    checkpoint("macro", i + 1, Some(in_motion));
                 }
             }
         });
@@ -302,7 +330,7 @@ fn distinct(options: &Options, start: Instant, cache: &Cache<u64, Counted<0>>) -
     {
         std::thread::yield_now();
     }
-    checkpoint("both", options.keys);
+    checkpoint("both", options.keys, None);
     2 * options.keys
 }
 
@@ -356,6 +384,7 @@ fn churn(options: &Options, start: Instant, cache: &Cache<u64, Counted<2>>) -> u
                         ops: ops.load(Ordering::Relaxed),
                         live: (Counted::<2>::live(), Counted::<3>::live()),
                         len: (cache.len(), churn_fn::cache_info().current_size),
+                        in_motion: None,
                     },
                     start,
                 );
@@ -387,6 +416,7 @@ fn main() {
             ops: 0,
             live: (0, 0),
             len: (0, 0),
+            in_motion: None,
         },
         start,
     );
