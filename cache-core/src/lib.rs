@@ -33,7 +33,7 @@ pub use default_map::{AsyncDefaultMap, DefaultMap};
 pub use hash::{Digest, HashSink, MemKey, PersistentHash, persistent_digest};
 pub use memoize::{
     Backend, BackendError, BoxFuture, CacheParameters, CachedFn, DEFAULT_TTL, IntoBackend, IntoTtl,
-    LocalTier, Lookup, MemoryBackend, StorageBackend, StorageKey,
+    LocalTier, Lookup, MemoryBackend, StorageBackend, StorageKey, TierState,
 };
 pub use scc::Equivalent;
 pub use stats::CacheInfo;

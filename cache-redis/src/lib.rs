@@ -1237,6 +1237,10 @@ impl StorageBackend for RedisBackend {
         self.inner.tier.as_ref().and_then(|tier| tier.local())
     }
 
+    fn tier_state(&self) -> Option<Arc<cache_core::TierState>> {
+        self.inner.tier.as_ref().map(|tier| tier.state())
+    }
+
     fn has_local_tier(&self) -> bool {
         self.inner.tier.is_some()
     }

@@ -10,20 +10,19 @@
 //! generation is bumped whenever it (re)connects or drops, since messages may
 //! have been missed meanwhile.
 
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Weak};
 use std::time::Duration;
 
+use cache_core::TierState;
+
 /// The invalidation state of one backend's local tier.
 pub(crate) struct Tier {
-    ttl: Duration,
-    max_entries: usize,
-    /// Bumped by every invalidation: copies kept under an older generation
-    /// (or read from Redis before the bump) are stale.
-    generation: AtomicU64,
-    /// Whether the subscriber is listening: without it, nothing is kept (a
-    /// clear elsewhere could not reach this process).
-    subscribed: AtomicBool,
+    /// The generation (bumped by every invalidation: copies kept under an
+    /// older one, or read from Redis before the bump, are stale) and whether
+    /// copies may be kept: only while the subscriber listens (a clear
+    /// elsewhere could not reach this process otherwise). Shared with the
+    /// cached functions, which read it on every call.
+    state: Arc<TierState>,
     /// Random id of this tier, at the head of every message it publishes.
     origin: u64,
 }
@@ -38,10 +37,7 @@ impl Tier {
                     .map_or(0, |d| u64::from(d.subsec_nanos()))
         });
         Self {
-            ttl,
-            max_entries: max_entries.max(1),
-            generation: AtomicU64::new(0),
-            subscribed: AtomicBool::new(false),
+            state: Arc::new(TierState::new(max_entries, ttl)),
             origin,
         }
     }
@@ -49,18 +45,22 @@ impl Tier {
     /// What cached functions need to keep decoded copies in front of this
     /// backend: `None` while not subscribed (nothing may be kept then).
     pub(crate) fn local(&self) -> Option<cache_core::LocalTier> {
-        self.subscribed
-            .load(Ordering::Acquire)
-            .then(|| cache_core::LocalTier {
-                generation: self.generation.load(Ordering::Acquire),
-                ttl: self.ttl,
-                max_entries: self.max_entries,
-            })
+        self.state.current()
+    }
+
+    /// The shared state that cached functions read on every call.
+    pub(crate) fn state(&self) -> Arc<TierState> {
+        Arc::clone(&self.state)
     }
 
     /// Makes every copy kept so far stale.
     pub(crate) fn invalidate(&self) {
-        self.generation.fetch_add(1, Ordering::AcqRel);
+        self.state.invalidate();
+    }
+
+    /// Whether copies may be kept (while the subscription is in place).
+    fn set_subscribed(&self, subscribed: bool) {
+        self.state.set_keeping(subscribed);
     }
 
     /// The message that tells every other tier that `namespace` was cleared:
@@ -128,7 +128,7 @@ fn listen(tier: &Arc<Tier>, channel: &str, connect: &Subscribe) -> redis::RedisR
     pubsub.subscribe(channel)?;
     // Messages published while no subscription was in place are lost: start
     // from nothing.
-    tier.subscribed.store(true, Ordering::Release);
+    tier.set_subscribed(true);
     tier.invalidate();
     #[cfg(feature = "tracing")]
     tracing::debug!(
@@ -150,7 +150,7 @@ fn listen(tier: &Arc<Tier>, channel: &str, connect: &Subscribe) -> redis::RedisR
             Err(error) => break Err(error),
         }
     };
-    tier.subscribed.store(false, Ordering::Release);
+    tier.set_subscribed(false);
     // Unsubscribed, a clear elsewhere cannot reach these copies.
     tier.invalidate();
     result
@@ -162,7 +162,7 @@ mod tests {
 
     fn subscribed() -> Tier {
         let tier = Tier::new(10, Duration::from_secs(60));
-        tier.subscribed.store(true, Ordering::Release);
+        tier.set_subscribed(true);
         tier
     }
 
@@ -188,7 +188,7 @@ mod tests {
     fn nothing_is_kept_unsubscribed() {
         let tier = Tier::new(10, Duration::from_secs(60));
         assert!(tier.local().is_none(), "not subscribed");
-        tier.subscribed.store(true, Ordering::Release);
+        tier.set_subscribed(true);
         let local = tier.local().unwrap();
         assert_eq!(
             (local.ttl, local.max_entries),
@@ -196,5 +196,14 @@ mod tests {
         );
         tier.invalidate();
         assert_eq!(generation(&tier), local.generation + 1);
+        // Unsubscribed again: nothing may be kept, and invalidations still
+        // count, so copies kept before are stale after a resubscription.
+        tier.set_subscribed(false);
+        assert!(tier.local().is_none(), "unsubscribed");
+        tier.invalidate();
+        tier.set_subscribed(true);
+        assert_eq!(generation(&tier), local.generation + 2);
+        // What cached functions read is the same state.
+        assert_eq!(tier.state().current(), tier.local());
     }
 }

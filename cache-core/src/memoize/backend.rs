@@ -88,6 +88,64 @@ pub struct LocalTier {
     pub max_entries: usize,
 }
 
+/// A local tier's state, shared by a backend (which changes it) and the
+/// cached functions in front of it (which read it on every call, with one
+/// atomic load, instead of calling [`StorageBackend::local_tier`]): whether
+/// copies may be kept now, and their generation.
+#[derive(Debug)]
+pub struct TierState {
+    /// The generation, with [`UNSUBSCRIBED`](Self::UNSUBSCRIBED) set while
+    /// no copy may be kept.
+    word: std::sync::atomic::AtomicU64,
+    ttl: Duration,
+    max_entries: usize,
+}
+
+impl TierState {
+    /// The bit of `word` that says no copy may be kept.
+    const UNSUBSCRIBED: u64 = 1 << 63;
+
+    /// A tier keeping at most `max_entries` copies per function for `ttl`;
+    /// no copy may be kept until [`set_keeping`](Self::set_keeping)`(true)`.
+    pub fn new(max_entries: usize, ttl: Duration) -> Self {
+        Self {
+            word: std::sync::atomic::AtomicU64::new(Self::UNSUBSCRIBED),
+            ttl,
+            max_entries: max_entries.max(1),
+        }
+    }
+
+    /// The tier as a cached function uses it now: `None` while no copy may
+    /// be kept.
+    #[inline]
+    pub fn current(&self) -> Option<LocalTier> {
+        let word = self.word.load(std::sync::atomic::Ordering::Acquire);
+        (word & Self::UNSUBSCRIBED == 0).then_some(LocalTier {
+            generation: word,
+            ttl: self.ttl,
+            max_entries: self.max_entries,
+        })
+    }
+
+    /// Whether copies may be kept from now on (for Redis: while the
+    /// invalidation subscription is in place).
+    pub fn set_keeping(&self, keeping: bool) {
+        use std::sync::atomic::Ordering;
+        if keeping {
+            self.word.fetch_and(!Self::UNSUBSCRIBED, Ordering::AcqRel);
+        } else {
+            self.word.fetch_or(Self::UNSUBSCRIBED, Ordering::AcqRel);
+        }
+    }
+
+    /// Makes every copy kept so far stale (a new generation).
+    pub fn invalidate(&self) {
+        // The generation counts in the low 63 bits; it would take 2^63
+        // invalidations to reach the flag.
+        self.word.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+}
+
 /// The outcome of one lookup, as [`StorageBackend::record`] is told it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
@@ -145,6 +203,13 @@ pub trait StorageBackend: Send + Sync + 'static {
     /// (for Redis: while its invalidation subscription is in place). Called on
     /// every call: it must be cheap. The default: none.
     fn local_tier(&self) -> Option<LocalTier> {
+        None
+    }
+
+    /// The backend's local tier as shared state, read by cached functions on
+    /// every call in place of [`local_tier`](Self::local_tier) (which must
+    /// then agree with it). The default: none, and `local_tier` is called.
+    fn tier_state(&self) -> Option<std::sync::Arc<TierState>> {
         None
     }
 

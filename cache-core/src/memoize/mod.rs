@@ -20,7 +20,7 @@ use std::time::Duration;
 
 pub use backend::{
     Backend, BackendError, BoxFuture, IntoBackend, LocalTier, Lookup, MemoryBackend,
-    StorageBackend, StorageKey,
+    StorageBackend, StorageKey, TierState,
 };
 pub use ttl::IntoTtl;
 

@@ -64,6 +64,9 @@ pub(super) struct Stored {
     local_first: OnceLock<TypedStore>,
     /// Whether the backend has a local tier (keys are built for it).
     tiered: bool,
+    /// The tier's shared state, read on every call, when the backend
+    /// offers it (otherwise `backend.local_tier()` is called).
+    tier_state: Option<Arc<super::TierState>>,
     /// Whether the backend wants every lookup's outcome (`record`).
     records: bool,
 }
@@ -93,6 +96,7 @@ impl Stored {
         max_entries: usize,
     ) -> Self {
         let tiered = backend.has_local_tier();
+        let tier_state = backend.tier_state();
         let records = backend.records_lookups();
         let stats = Stats::new();
         stats.set_label(&Name::Static(identity), backend.name());
@@ -104,6 +108,7 @@ impl Stored {
             stats,
             flights: Namespace::new((Some(Duration::ZERO), FLIGHT_SLOTS)),
             tiered,
+            tier_state,
             local: Namespace::new((None, 0)),
             local_first: OnceLock::new(),
         }
@@ -189,7 +194,10 @@ impl Stored {
         key: &MemKey,
         identity: &str,
     ) -> Result<V, Option<LocalTier>> {
-        let tier = self.backend.local_tier();
+        let tier = match &self.tier_state {
+            Some(state) => state.current(),
+            None => self.backend.local_tier(),
+        };
         if let Some(tier) = tier
             && let Some(value) = self.local_get::<V>(key, tier)
         {
