@@ -13,6 +13,22 @@ use std::time::{Duration, Instant};
 /// the engine works; it only keeps a bug from hanging the suite).
 pub const DEADLINE: Duration = Duration::from_secs(10);
 
+/// Calls `nudge` (yielding after each) until `done` holds or `limit` passed;
+/// returns whether it holds. For values whose drop the engine defers until no
+/// reader of the map can still be reading them: the waiting thread's own map
+/// operations (the `nudge`) let its epoch collector drop what it retired.
+pub fn settle(done: impl Fn() -> bool, mut nudge: impl FnMut(), limit: Duration) -> bool {
+    let start = Instant::now();
+    while !done() {
+        if start.elapsed() >= limit {
+            return false;
+        }
+        nudge();
+        thread::yield_now();
+    }
+    true
+}
+
 /// A latch the test opens. Waiting is bounded so a bug cannot hang the suite.
 pub struct Gate {
     open: Mutex<bool>,

@@ -245,18 +245,13 @@ fn scatter(i: u64) -> u64 {
 /// How long a checkpoint waits for the values evicted last to be dropped.
 const SETTLE_LIMIT: Duration = Duration::from_secs(2);
 
-/// A checkpoint of the `distinct` phase: the inserting thread stops and, while
-/// `done` is false (for at most `SETTLE_LIMIT`), makes `nudge` calls (reads of
-/// its cache), each of which lets its epoch collector drop the values it
-/// retired once no reader of the map can still be reading them. A reader
-/// elsewhere (the background sweep) may hold that back for a moment: the
-/// values alive before the wait are reported too (`live_in_motion`).
-fn settle(done: impl Fn() -> bool, mut nudge: impl FnMut()) {
-    let start = Instant::now();
-    while !done() && start.elapsed() < SETTLE_LIMIT {
-        nudge();
-        std::thread::yield_now();
-    }
+/// A checkpoint of the `distinct` phase: the inserting thread stops and reads
+/// its cache until the values it evicted last are dropped (`cache_tests::settle`,
+/// at most `SETTLE_LIMIT`). A reader elsewhere (the background sweep) may hold
+/// that back for a moment: the values alive before the wait are reported too
+/// (`live_in_motion`).
+fn settle(done: impl Fn() -> bool, nudge: impl FnMut()) {
+    cache_tests::settle(done, nudge, SETTLE_LIMIT);
 }
 
 /// Phase `distinct`: every key a miss, only the bound reclaims. The `Cache`
@@ -323,13 +318,13 @@ fn distinct(options: &Options, start: Instant, cache: &Cache<u64, Counted<0>>) -
     // evicted are dropped once the epoch moves on, which the reads of the
     // lengths make it do: give that a bounded moment, so that the checkpoint
     // shows what stays (a value never dropped still shows).
-    let settle = Instant::now();
-    while settle.elapsed() < SETTLE_LIMIT
-        && (Counted::<0>::live() != cache.len()
-            || Counted::<1>::live() as u64 != distinct_fn::cache_info().current_size)
-    {
-        std::thread::yield_now();
-    }
+    settle(
+        || {
+            Counted::<0>::live() == cache.len()
+                && Counted::<1>::live() as u64 == distinct_fn::cache_info().current_size
+        },
+        || {},
+    );
     checkpoint("both", options.keys, None);
     2 * options.keys
 }
