@@ -1233,16 +1233,8 @@ impl StorageBackend for RedisBackend {
         self.inner.mac_key.clone()
     }
 
-    fn local_tier(&self) -> Option<cache_core::LocalTier> {
-        self.inner.tier.as_ref().and_then(|tier| tier.local())
-    }
-
     fn tier_state(&self) -> Option<Arc<cache_core::TierState>> {
         self.inner.tier.as_ref().map(|tier| tier.state())
-    }
-
-    fn has_local_tier(&self) -> bool {
-        self.inner.tier.is_some()
     }
 
     fn try_lease(&self, key: &StorageKey<'_>) -> Result<Option<u64>, BackendError> {

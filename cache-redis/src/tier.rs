@@ -42,12 +42,6 @@ impl Tier {
         }
     }
 
-    /// What cached functions need to keep decoded copies in front of this
-    /// backend: `None` while not subscribed (nothing may be kept then).
-    pub(crate) fn local(&self) -> Option<cache_core::LocalTier> {
-        self.state.current()
-    }
-
     /// The shared state that cached functions read on every call.
     pub(crate) fn state(&self) -> Arc<TierState> {
         Arc::clone(&self.state)
@@ -167,7 +161,8 @@ mod tests {
     }
 
     fn generation(tier: &Tier) -> u64 {
-        tier.local()
+        tier.state
+            .current()
             .map(|local| local.generation)
             .unwrap_or_default()
     }
@@ -187,9 +182,9 @@ mod tests {
     #[test]
     fn nothing_is_kept_unsubscribed() {
         let tier = Tier::new(10, Duration::from_secs(60));
-        assert!(tier.local().is_none(), "not subscribed");
+        assert!(tier.state.current().is_none(), "not subscribed");
         tier.set_subscribed(true);
-        let local = tier.local().unwrap();
+        let local = tier.state.current().unwrap();
         assert_eq!(
             (local.ttl, local.max_entries),
             (Duration::from_secs(60), 10)
@@ -199,11 +194,11 @@ mod tests {
         // Unsubscribed again: nothing may be kept, and invalidations still
         // count, so copies kept before are stale after a resubscription.
         tier.set_subscribed(false);
-        assert!(tier.local().is_none(), "unsubscribed");
+        assert!(tier.state.current().is_none(), "unsubscribed");
         tier.invalidate();
         tier.set_subscribed(true);
         assert_eq!(generation(&tier), local.generation + 2);
         // What cached functions read is the same state.
-        assert_eq!(tier.state().current(), tier.local());
+        assert!(Arc::ptr_eq(&tier.state(), &tier.state));
     }
 }

@@ -201,22 +201,26 @@ pub trait StorageBackend: Send + Sync + 'static {
 
     /// The backend's local tier, when it has one and can keep copies right now
     /// (for Redis: while its invalidation subscription is in place). Called on
-    /// every call: it must be cheap. The default: none.
+    /// every call when [`tier_state`](Self::tier_state) is `None`: it must be
+    /// cheap. The default: the tier state's [`current`](TierState::current).
     fn local_tier(&self) -> Option<LocalTier> {
-        None
+        self.tier_state().and_then(|state| state.current())
     }
 
-    /// The backend's local tier as shared state, read by cached functions on
-    /// every call in place of [`local_tier`](Self::local_tier) (which must
-    /// then agree with it). The default: none, and `local_tier` is called.
+    /// The backend's local tier as shared state, which cached functions read
+    /// on every call (one atomic load) in place of calling
+    /// [`local_tier`](Self::local_tier). A backend with a tier implements
+    /// this (or, for a tier it cannot share, `local_tier` and
+    /// `has_local_tier`). The default: none.
     fn tier_state(&self) -> Option<std::sync::Arc<TierState>> {
         None
     }
 
     /// Whether this backend is configured with a local tier at all (whether
-    /// or not it can keep copies right now). Keys are then built for it.
+    /// or not it can keep copies right now). Keys are then built for it. The
+    /// default: whether it has a [`tier_state`](Self::tier_state).
     fn has_local_tier(&self) -> bool {
-        false
+        self.tier_state().is_some()
     }
 
     /// Told the outcome of every lookup of `namespace` by this process, after
