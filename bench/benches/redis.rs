@@ -137,6 +137,12 @@ fn ours_memory_hit(k: u64) -> Item {
     body(k)
 }
 
+/// The async form of [`ours_memory_hit`].
+#[ttl_cache(ttl = 3600)]
+async fn ours_memory_hit_ct(k: u64) -> Item {
+    body(k)
+}
+
 #[ttl_cache(ttl = 3600, backend = TIERED.clone())]
 fn ours_tier_hit(k: u64) -> Item {
     body(k)
@@ -359,6 +365,7 @@ impl World {
             let mut csc = self.csc_ct.clone();
             for k in 0..KEYS {
                 ours_tier_hit_ct(k).await;
+                ours_memory_hit_ct(k).await;
                 let _: Vec<u8> = redis::cmd("GET")
                     .arg(raw_key(k))
                     .query_async(&mut csc)
@@ -481,13 +488,14 @@ fn r1(w: &World, rounds: usize, ops: usize) -> (String, Record) {
     (out, r)
 }
 
-const R4: [&str; 6] = [
+const R4: [&str; 7] = [
     "redis-rs client-side cache hit + decode (ct)",
     "ours local tier, async fn (ct)",
     "ours local tier, sync fn",
     "ours Redis hit, no tier, async fn (ct)",
     "ours in memory (no Redis), sync fn",
     "clone + drop of the value alone (floor of an owned result)",
+    "ours in memory (no Redis), async fn (ct)",
 ];
 
 fn r4(w: &World, rounds: usize, ops: usize) -> (String, Record) {
@@ -528,6 +536,11 @@ fn r4(w: &World, rounds: usize, ops: usize) -> (String, Record) {
         // What returning an owned `Item` costs whatever the cache: every hit
         // above (and the peer's decode) pays at least this.
         Candidate::per_key(R4[5], |k| fold(&black_box(&items[k as usize]).clone())),
+        // The async tier's reference: the same async fn in memory.
+        Candidate::whole(
+            R4[6],
+            seq(ct, |k| async move { fold(&ours_memory_hit_ct(k).await) }),
+        ),
     ];
     let m = measure(&plan, &c);
     let stats = w.csc_ct.get_cache_statistics();

@@ -231,6 +231,24 @@ where
         }
     }
 
+    /// The value of `key` if it is stored and live, counting nothing: for a
+    /// caller that keeps its own counts (a storage backend's local tier).
+    #[inline]
+    pub(crate) fn get_uncounted<Q>(&self, key: &Q) -> Option<V>
+    where
+        Q: Equivalent<K> + Hash + ?Sized,
+    {
+        match self.peek(key) {
+            Found::Hit(value) => Some(value),
+            found => {
+                if let Found::Expired(id) = found {
+                    self.remove_expired(key, id);
+                }
+                None
+            }
+        }
+    }
+
     /// Reads `key` without counting.
     #[inline(always)]
     fn peek<Q>(&self, key: &Q) -> Found<V>

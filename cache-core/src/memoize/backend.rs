@@ -127,6 +127,14 @@ impl TierState {
         })
     }
 
+    /// The current generation, `None` while no copy may be kept: the hit
+    /// path's form of [`current`](Self::current).
+    #[inline(always)]
+    pub(crate) fn keeping_generation(&self) -> Option<u64> {
+        let word = self.word.load(std::sync::atomic::Ordering::Acquire);
+        (word & Self::UNSUBSCRIBED == 0).then_some(word)
+    }
+
     /// Whether copies may be kept from now on (for Redis: while the
     /// invalidation subscription is in place).
     pub fn set_keeping(&self, keeping: bool) {

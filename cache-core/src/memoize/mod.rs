@@ -367,17 +367,44 @@ impl CachedFn {
         F: Future<Output = R>,
     {
         let store = self.memory_store::<MemKey, M::Stored>();
-        let hit = store.as_ref().and_then(|store| store.hit(&key));
+        if let Some(stored) = store.as_ref().and_then(|store| store.hit(&key)) {
+            return Call::Ready(std::future::ready(M::join(stored)));
+        }
         let single_flight = self.spec.single_flight;
-        async move {
-            if let Some(stored) = hit {
-                return M::join(stored);
-            }
+        Call::Pending(Box::pin(async move {
             match store {
                 Some(store) => memo_miss_async::<M, R, F>(&store, single_flight, key, body).await,
                 // Unreachable: `memo_async` is emitted only for the in-memory backend.
                 None => body.await,
             }
+        }))
+    }
+}
+
+/// The future of a cached async call: a hit's value, ready, or the rest of
+/// the call, boxed. A hit then makes and polls a future the size of its value,
+/// never the miss's (several hundred bytes to kilobytes, with single-flight
+/// and, for storage backends, the backend's calls), which a hit would
+/// otherwise create and move on every call.
+enum Call<R, F> {
+    Ready(std::future::Ready<R>),
+    Pending(std::pin::Pin<Box<F>>),
+}
+
+// Never pinned structurally: `Ready` is `Unpin`, and the rest is boxed.
+impl<R, F> Unpin for Call<R, F> {}
+
+impl<R, F: Future<Output = R>> Future for Call<R, F> {
+    type Output = R;
+
+    #[inline]
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<R> {
+        match &mut *self {
+            Self::Ready(ready) => std::pin::Pin::new(ready).poll(cx),
+            Self::Pending(rest) => rest.as_mut().poll(cx),
         }
     }
 }

@@ -11,7 +11,7 @@ use serde::de::DeserializeOwned;
 use super::backend::Namespace;
 use super::backend::TypedStore;
 use super::{BackendError, LocalTier, Lookup};
-use super::{CachedFn, Outcome, Place, SiteKey, StorageBackend, StorageKey};
+use super::{CachedFn, Call, Outcome, Place, SiteKey, StorageBackend, StorageKey};
 use crate::codec::{Codec, MacKey, Serializer, schema_id_of};
 use crate::engine::{Config, Store};
 use crate::hash::{Digest, MemKey, PersistentHash};
@@ -182,8 +182,33 @@ impl Stored {
         key: &MemKey,
         tier: LocalTier,
     ) -> Option<V> {
-        let (generation, value) = self.local_store::<V>(tier)?.get(key)?;
+        // Uncounted: the hit or miss is counted once, in the function's stats.
+        let (generation, value) = self.local_store::<V>(tier)?.get_uncounted(key)?;
         (generation == tier.generation).then_some(value)
+    }
+
+    /// The local tier's hit path: a live copy of `key` kept under the
+    /// current generation, counted. `None` for anything else (no copy, a
+    /// stale one, none may be kept now, a backend without a shared
+    /// [`TierState`](super::TierState), a value type other than the first):
+    /// the caller then goes the slow way, which looks again
+    /// ([`local_lookup`](Self::local_lookup)).
+    #[inline(always)]
+    fn local_fast<V: Clone + Send + Sync + 'static>(
+        &self,
+        key: &MemKey,
+        identity: &str,
+    ) -> Option<V> {
+        let generation = self.tier_state.as_deref()?.keeping_generation()?;
+        let store = self.local_first.get()?.get::<Store<MemKey, (u64, V)>>()?;
+        // Uncounted: the hit or miss is counted once, in the function's stats.
+        let (kept, value) = store.get_uncounted(key)?;
+        if kept != generation {
+            return None;
+        }
+        self.stats.bump(Counter::Hits);
+        self.record(identity, Lookup::Hit);
+        Some(value)
     }
 
     /// A local hit, counted; otherwise the tier to fill after the storage
@@ -608,18 +633,31 @@ impl CachedFn {
         M::Stored: Serialize + DeserializeOwned,
         S: Serializer + Default,
     {
-        let looked_up = match self.local_hit::<M::Stored>(&key) {
-            Some(Ok(value)) => return M::join(value),
-            Some(Err(tier)) => Some(tier),
-            None => None,
-        };
-        self.stored_slow::<M, S, R>(key, looked_up, body)
+        if let Some(value) = self.tier_hit::<M::Stored>(&key) {
+            return M::join(value);
+        }
+        self.stored_slow::<M, S, R>(key, body)
+    }
+
+    /// The local tier's hit, counted, when the function is set up and its
+    /// backend has a tier; `None` otherwise (the slow path looks again).
+    #[inline(always)]
+    fn tier_hit<V: Clone + Send + Sync + 'static>(&self, key: &SiteKey) -> Option<V> {
+        match (self.state.get(), &key.mem) {
+            (
+                Some(super::State {
+                    place: Place::Storage(stored),
+                    ..
+                }),
+                Some(mem),
+            ) if stored.has_local_tier() => stored.local_fast::<V>(mem, self.spec.identity),
+            _ => None,
+        }
     }
 
     /// The local tier's lookup, when the function is set up and its backend
     /// has one: `Ok` a counted hit, `Err` the tier to fill after the storage
     /// call. `None`: not looked up.
-    #[inline(always)]
     #[allow(clippy::type_complexity)]
     fn local_hit<V: Clone + Send + Sync + 'static>(
         &self,
@@ -637,15 +675,9 @@ impl CachedFn {
         None
     }
 
-    /// [`stored`](Self::stored) past the local tier's hit. `looked_up`: the
-    /// tier the caller's local lookup missed in, if it looked.
+    /// [`stored`](Self::stored) past the local tier's hit.
     #[inline(never)]
-    fn stored_slow<M, S, R>(
-        &self,
-        key: SiteKey,
-        looked_up: Option<Option<LocalTier>>,
-        body: impl FnOnce() -> R,
-    ) -> R
+    fn stored_slow<M, S, R>(&self, key: SiteKey, body: impl FnOnce() -> R) -> R
     where
         M: Outcome<R>,
         M::Stored: Serialize + DeserializeOwned,
@@ -658,7 +690,7 @@ impl CachedFn {
             // A key is built for the place it is used with.
             (Place::Memory { .. }, None) => return body(),
         };
-        let tier = match self.local_miss::<M::Stored>(&key, looked_up) {
+        let tier = match self.local_miss::<M::Stored>(&key) {
             Ok(value) => return M::join(value),
             Err(tier) => tier,
         };
@@ -673,22 +705,17 @@ impl CachedFn {
     }
 
     /// The local tier to fill after the storage call, with the key to fill it
-    /// under: the tier the caller's lookup missed in (`looked_up`), or the
-    /// result of a lookup made now (the caller's came before the state was
-    /// set). `Ok`: a hit after all.
-    #[allow(clippy::type_complexity)]
+    /// under, from a lookup made now: before the storage call, so a value
+    /// read there is kept under the generation seen before it. `Ok`: a hit
+    /// after all (the caller's fast look found none, or could not look).
     fn local_miss<V: Clone + Send + Sync + 'static>(
         &self,
         key: &SiteKey,
-        looked_up: Option<Option<LocalTier>>,
     ) -> Result<V, Option<(MemKey, LocalTier)>> {
-        let tier = match looked_up {
-            Some(tier) => tier,
-            None => match self.local_hit::<V>(key) {
-                Some(Ok(value)) => return Ok(value),
-                Some(Err(tier)) => tier,
-                None => None,
-            },
+        let tier = match self.local_hit::<V>(key) {
+            Some(Ok(value)) => return Ok(value),
+            Some(Err(tier)) => tier,
+            None => None,
         };
         Err(key.mem.zip(tier))
     }
@@ -753,25 +780,14 @@ impl CachedFn {
         S: Serializer + Default,
         F: Future<Output = R>,
     {
-        let local = self.local_hit::<M::Stored>(&key);
-        async move {
-            let looked_up = match local {
-                Some(Ok(value)) => return M::join(value),
-                Some(Err(tier)) => Some(tier),
-                None => None,
-            };
-            self.stored_slow_async::<M, S, R, F>(key, looked_up, body)
-                .await
+        if let Some(value) = self.tier_hit::<M::Stored>(&key) {
+            return Call::Ready(std::future::ready(M::join(value)));
         }
+        Call::Pending(Box::pin(self.stored_slow_async::<M, S, R, F>(key, body)))
     }
 
     /// The async form of [`stored_slow`](Self::stored_slow).
-    async fn stored_slow_async<M, S, R, F>(
-        &self,
-        key: SiteKey,
-        looked_up: Option<Option<LocalTier>>,
-        body: F,
-    ) -> R
+    async fn stored_slow_async<M, S, R, F>(&self, key: SiteKey, body: F) -> R
     where
         M: Outcome<R>,
         M::Stored: Serialize + DeserializeOwned,
@@ -786,7 +802,7 @@ impl CachedFn {
             (Place::Storage(stored), _) => stored,
             (Place::Memory { .. }, None) => return body.await,
         };
-        let tier = match self.local_miss::<M::Stored>(&key, looked_up) {
+        let tier = match self.local_miss::<M::Stored>(&key) {
             Ok(value) => return M::join(value),
             Err(tier) => tier,
         };
