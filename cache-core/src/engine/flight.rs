@@ -1,7 +1,9 @@
 //! Single-flight: one computation per key, the other callers wait for its value.
 //!
 //! A [`Flight`] lives in the map (as a `Loading` slot) while its leader computes.
-//! Waiters register a listener *before* reading the state, so no wake-up is lost.
+//! Sync waiters sleep on a condition variable under the state's lock, and the
+//! leader wakes them all with one call; async waiters register a listener
+//! *before* reading the state. Either way no wake-up is lost.
 //! A leader that panics, is cancelled (its future dropped) or returns an error
 //! abandons the flight: the slot is removed, every waiter wakes, and they race to
 //! lead a new flight (one wins, the others wait on it). Nothing is poisoned, and
@@ -20,7 +22,7 @@ use event_listener::{Event, Listener};
 
 // std's in the engine; loom's when `flight_loom` compiles this file again for
 // the model check (see `sync`).
-use super::sync::{Arc, Mutex, MutexGuard};
+use super::sync::{Arc, Condvar, Mutex, MutexGuard};
 
 /// The outcome a waiter sees.
 pub(crate) enum Outcome<V> {
@@ -37,17 +39,25 @@ enum State<V> {
     Abandoned,
 }
 
-/// A flight's state and whether anyone waits for it: a leader no one waited
-/// for settles without notifying (the common, uncontended miss).
+/// A flight's state and who waits for it: a leader no one waited for
+/// settles without notifying (the common, uncontended miss).
 struct Inner<V> {
     state: State<V>,
+    /// An async waiter listens on `event`.
     waited: bool,
+    /// A sync waiter sleeps on `settled`.
+    parked: bool,
 }
 
 /// One in-progress computation.
 pub(crate) struct Flight<V> {
     state: Mutex<Inner<V>>,
+    /// Wakes async waiters.
     event: Event,
+    /// Wakes sync waiters, all with one call: each then takes the state lock
+    /// once (event-listener would wake them one by one, each then taking its
+    /// list's lock again to listen and to unlisten).
+    settled: Condvar,
 }
 
 impl<V: Clone> Flight<V> {
@@ -56,8 +66,10 @@ impl<V: Clone> Flight<V> {
             state: Mutex::new(Inner {
                 state: State::Running,
                 waited: false,
+                parked: false,
             }),
             event: Event::new(),
+            settled: Condvar::new(),
         })
     }
 
@@ -72,10 +84,14 @@ impl<V: Clone> Flight<V> {
         if let State::Running = state.state {
             state.state = next;
         }
-        let waited = state.waited;
+        let (waited, parked) = (state.waited, state.parked);
         drop(state);
-        // A waiter marks the flight (under this lock) before it sleeps, after it
-        // made its listener: either it saw the outcome, or it is notified here.
+        // A sync waiter marks the flight and sleeps on `settled` under this
+        // lock; an async one marks it (under this lock) after it made its
+        // listener: either each saw the outcome, or it is woken here.
+        if parked {
+            self.settled.notify_all();
+        }
         if waited {
             self.event.notify(usize::MAX);
         }
@@ -107,12 +123,16 @@ impl<V: Clone> Flight<V> {
 
     /// Blocks the calling thread until the flight settles.
     pub(crate) fn wait(&self) -> Outcome<V> {
+        let mut state = self.state();
         loop {
-            let listener = self.event.listen();
-            if let Some(outcome) = self.poll_state() {
-                return outcome;
+            match &state.state {
+                State::Running => {
+                    state.parked = true;
+                    state = self.settled.wait(state).unwrap_or_else(|e| e.into_inner());
+                }
+                State::Done(value) => return Outcome::Value(value.clone()),
+                State::Abandoned => return Outcome::Abandoned,
             }
-            listener.wait();
         }
     }
 

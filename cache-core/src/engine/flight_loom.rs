@@ -30,7 +30,7 @@ use loom::thread;
 
 /// What `flight.rs` gets as `super::sync` in this copy.
 mod sync {
-    pub(crate) use loom::sync::{Arc, Mutex, MutexGuard};
+    pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
 }
 
 /// The real `flight.rs`, loaded a second time on purpose (see the module docs).

@@ -8,4 +8,4 @@
 //! be a `cfg(loom)` switch here: the rest of the engine (`Slot`, `load.rs`) holds
 //! flights in `std::sync::Arc`, and under `cfg(loom)` it still has to build.
 
-pub(crate) use std::sync::{Arc, Mutex, MutexGuard};
+pub(crate) use std::sync::{Arc, Condvar, Mutex, MutexGuard};
