@@ -438,3 +438,17 @@ fn api_clones_share_one_cache() {
     assert_eq!(default.max_entries(), cache_core::DEFAULT_MAX_ENTRIES);
     assert_eq!(Cache::<u32, u32>::with_ttl(SEC).ttl(), Some(SEC));
 }
+
+/// `get_or_insert_with_async`'s future holds its hit path only: the miss
+/// (single-flight, the producer) is boxed when a call misses, so a hit never
+/// creates or moves it. Unboxed, this future was 192 bytes here (more with
+/// a larger producer or key).
+#[test]
+fn get_or_insert_with_async_future_is_the_size_of_its_hit_not_its_miss() {
+    let cache: Cache<u64, String> = Cache::builder().max_entries(10).build();
+    let size = std::mem::size_of_val(&cache.get_or_insert_with_async(1, async { String::new() }));
+    assert!(
+        size <= 96,
+        "get_or_insert_with_async's future is {size} bytes"
+    );
+}

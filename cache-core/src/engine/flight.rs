@@ -18,7 +18,7 @@ use std::future::Future;
 use std::pin::Pin;
 use std::task::{Context, Poll};
 
-use event_listener::{Event, Listener};
+use event_listener::Event;
 
 // std's in the engine; loom's when `flight_loom` compiles this file again for
 // the model check (see `sync`).

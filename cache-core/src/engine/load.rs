@@ -215,12 +215,9 @@ where
     where
         F: Future<Output = Result<V, E>>,
     {
-        let hit = self.hit(&key);
-        async move {
-            match hit {
-                Some(value) => Ok(value),
-                None => self.load_async(key, init).await,
-            }
+        match self.hit(&key) {
+            Some(value) => Call::Ready(std::future::ready(Ok(value))),
+            None => Call::Pending(Box::pin(self.load_async(key, init))),
         }
     }
 
@@ -276,5 +273,33 @@ where
         self.stats.bump(Counter::Computations);
         let _computing = observability::computing(&self.stats, KeyRef::Hashed(key));
         init()
+    }
+}
+
+/// The future of a cached async call or lookup: a hit's value, ready, or
+/// the rest of the call, boxed. A hit then makes and polls a future the size
+/// of its value, never the miss's (several hundred bytes to kilobytes, with
+/// single-flight and, for storage backends, the backend's calls), which a hit
+/// would otherwise create and move on every call.
+pub(crate) enum Call<R, F> {
+    Ready(std::future::Ready<R>),
+    Pending(std::pin::Pin<Box<F>>),
+}
+
+// Never pinned structurally: `Ready` is `Unpin`, and the rest is boxed.
+impl<R, F> Unpin for Call<R, F> {}
+
+impl<R, F: Future<Output = R>> Future for Call<R, F> {
+    type Output = R;
+
+    #[inline]
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<R> {
+        match &mut *self {
+            Self::Ready(ready) => std::pin::Pin::new(ready).poll(cx),
+            Self::Pending(rest) => rest.as_mut().poll(cx),
+        }
     }
 }

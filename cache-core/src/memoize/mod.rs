@@ -24,7 +24,7 @@ pub use backend::{
 };
 pub use ttl::IntoTtl;
 
-use crate::engine::{Config, Store};
+use crate::engine::{Call, Config, Store};
 use crate::hash::{HashSink, MemKey, MemKeyBuilder, PersistentHash};
 use crate::observability::{self, CacheKind, KeyRef, Name, Observed, Registration};
 use crate::stats::{CacheInfo, Counter};
@@ -378,34 +378,6 @@ impl CachedFn {
                 None => body.await,
             }
         }))
-    }
-}
-
-/// The future of a cached async call: a hit's value, ready, or the rest of
-/// the call, boxed. A hit then makes and polls a future the size of its value,
-/// never the miss's (several hundred bytes to kilobytes, with single-flight
-/// and, for storage backends, the backend's calls), which a hit would
-/// otherwise create and move on every call.
-enum Call<R, F> {
-    Ready(std::future::Ready<R>),
-    Pending(std::pin::Pin<Box<F>>),
-}
-
-// Never pinned structurally: `Ready` is `Unpin`, and the rest is boxed.
-impl<R, F> Unpin for Call<R, F> {}
-
-impl<R, F: Future<Output = R>> Future for Call<R, F> {
-    type Output = R;
-
-    #[inline]
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<R> {
-        match &mut *self {
-            Self::Ready(ready) => std::pin::Pin::new(ready).poll(cx),
-            Self::Pending(rest) => rest.as_mut().poll(cx),
-        }
     }
 }
 
