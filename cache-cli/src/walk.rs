@@ -86,14 +86,8 @@ fn scan_node(
         {
             return Ok(false);
         }
-        let mut cmd = Cmd::new();
-        cmd.arg("SCAN")
-            .arg(cursor)
-            .arg("MATCH")
-            .arg(pattern)
-            .arg("COUNT")
-            .arg(SCAN_COUNT);
-        let (next, keys): (u64, Vec<String>) = backend.command(cmd)?;
+        let (next, keys): (u64, Vec<String>) =
+            backend.command(cache_redis::scan_step(cursor, pattern))?;
         steps += 1;
         each(&keys);
         if next == 0 {

@@ -90,6 +90,20 @@ const NAME: &str = "redis";
 /// Keys asked for per `SCAN` step.
 const SCAN_COUNT: usize = 1000;
 
+/// One step of a key walk: `SCAN cursor MATCH pattern COUNT 1000`, the
+/// command this crate's `cache_info`/`cache_clear` walks send, for tools that
+/// walk the same keys the same way (e.g. `cache-cli`).
+pub fn scan_step(cursor: u64, pattern: &str) -> Cmd {
+    let mut cmd = Cmd::new();
+    cmd.arg("SCAN")
+        .arg(cursor)
+        .arg("MATCH")
+        .arg(pattern)
+        .arg("COUNT")
+        .arg(SCAN_COUNT);
+    cmd
+}
+
 /// A configuration error found by [`RedisBackendBuilder::build`].
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -1021,16 +1035,7 @@ impl RedisBackend {
         delete: bool,
         each: &mut dyn FnMut(&[String]) -> Result<(), BackendError>,
     ) -> Result<u64, BackendError> {
-        let scan = |cursor: u64| {
-            let mut cmd = Cmd::new();
-            cmd.arg("SCAN")
-                .arg(cursor)
-                .arg("MATCH")
-                .arg(pattern)
-                .arg("COUNT")
-                .arg(SCAN_COUNT);
-            cmd
-        };
+        let scan = |cursor: u64| scan_step(cursor, pattern);
         let mut count = 0u64;
         if let Conn::Single { .. } = self.inner.conn {
             let mut cursor = 0u64;
