@@ -47,7 +47,8 @@ impl From<Duration> for Expiry {
 ///   returned, are removed when read, and are swept in the background.
 /// - The cache holds at most `max_entries` entries (default
 ///   [`DEFAULT_MAX_ENTRIES`]); inserting past it evicts expired entries first, then
-///   the least recently used by an approximation (CLOCK). Inserting never fails.
+///   by S3-FIFO (keys called once go before keys called again; see the
+///   [guide](crate::guide)). Inserting never fails.
 /// - [`get_or_insert_with`](Cache::get_or_insert_with) and its async and fallible
 ///   forms run the producer once per key, however many callers miss together.
 /// - Values are cloned out on every read. Store `Arc<V>` to share one value without

@@ -554,8 +554,10 @@
 //! [`SWEEP_INTERVAL`](crate::maintenance::SWEEP_INTERVAL), bounded work per round)
 //! that reclaims expired entries nobody reads; [`sweep()`](crate::Cache::sweep)
 //! does it at once. Past `max_entries`, an insert evicts expired entries first,
-//! then an approximately least recently used one (CLOCK: an entry read since the
-//! hand last passed gets a second chance).
+//! then by S3-FIFO: new entries wait in a small FIFO queue, those read there
+//! move to a main CLOCK queue, and keys evicted unread come back to the main
+//! queue when they are stored again soon, so keys called once do not push out
+//! the keys called again.
 //!
 //! ```
 //! use std::time::Duration;

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use scc::hash_index::Entry as MapEntry;
 
 use super::flight::{self, ActiveScope, Flight, Outcome, Scoped};
-use super::{Entry, Retired, Slot, Store};
+use super::{Entry, Retired, Slot, Store, ring_index};
 use crate::observability::{self, KeyRef};
 use crate::stats::Counter;
 
@@ -120,9 +120,10 @@ where
             return;
         }
         let expires_at = self.config.clock.expiry_after(self.config.ttl);
-        let ring = self.ring_of(&key);
+        let hash = self.ring_hash(&key);
+        let ring = ring_index(hash);
         let mut value = Some(value);
-        let mut stored = false;
+        let mut stored = None;
         if let MapEntry::Occupied(mut occupied) = self.map.entry_sync(key)
             && matches!(occupied.get(), Slot::Loading(f) if Arc::ptr_eq(f, flight))
             && let Some(stored_value) = value.take()
@@ -135,12 +136,12 @@ where
             }
             let id = self.rings[ring].allocate_id();
             occupied.update(Slot::Ready(Entry::new(stored_value, expires_at, id)));
-            self.rings[ring].push(occupied.key(), id, expires_at);
-            stored = true;
+            self.rings[ring].push(occupied.key(), hash, id, expires_at);
+            stored = Some(id);
         }
         settle(flight, value);
-        if stored {
-            self.added_one(ring);
+        if let Some(id) = stored {
+            self.added_one(ring, id);
         }
     }
 

@@ -8,8 +8,10 @@
 //!   only when it is not already set).
 //! - Misses go through single-flight ([`flight`]): the key's slot holds the
 //!   in-progress computation, so one body runs per key while other keys proceed.
-//! - The bound and the sweep use CLOCK rings ([`ring`]) and run on insert and in
-//!   the background ([`maintenance`]).
+//! - The bound and the sweep use eviction rings ([`ring`]: S3-FIFO, a small FIFO
+//!   queue for new entries, a CLOCK queue for those read again, and a ghost
+//!   queue of keys evicted lately) and run on insert and in the background
+//!   ([`maintenance`]).
 
 pub(crate) mod flight;
 #[cfg(all(test, loom))]
@@ -34,7 +36,7 @@ use crate::stats::{CacheInfo, Counter, Stats};
 use flight::Flight;
 use ring::Ring;
 
-/// Number of CLOCK rings; a power of two.
+/// Number of eviction rings; a power of two.
 const RINGS: usize = 16;
 
 type Hasher = foldhash::fast::RandomState;
@@ -198,9 +200,12 @@ where
 {
     pub(crate) fn new(config: Config) -> Arc<Self> {
         config.clock.start();
+        // S3-FIFO's ghost queue remembers as many keys as `main` holds: the
+        // bound less the tenth `small` keeps.
+        let ghost = (config.max_entries - small_share(config.max_entries)).div_ceil(RINGS);
         let store = Arc::new(Self {
             map: HashIndex::with_hasher(Hasher::default()),
-            rings: (0..RINGS).map(|_| Ring::new()).collect(),
+            rings: (0..RINGS).map(|_| Ring::new(ghost)).collect(),
             ring_hasher: Hasher::default(),
             stored: AtomicIsize::new(0),
             sweep_cursor: AtomicUsize::new(0),
@@ -303,7 +308,8 @@ where
     /// Stores `value` under `key` with `ttl` (`None`: never expires).
     pub(crate) fn insert(&self, key: K, value: V, ttl: Option<Duration>) {
         let expires_at = self.config.clock.expiry_after(ttl);
-        let ring = self.ring_of(&key);
+        let hash = self.ring_hash(&key);
+        let ring = ring_index(hash);
         let entry = |id| Slot::Ready(Entry::new(value, expires_at, id));
         let mut retired = Retired::new();
         // Ring locks are taken inside the map's bucket lock, never the other way round.
@@ -316,7 +322,7 @@ where
                     old.retire(&mut retired);
                     occupied.update(entry(id));
                     self.rings[ring].retime(occupied.key(), id, old_expiry, expires_at);
-                    false
+                    None
                 }
                 Slot::Loading(_) => {
                     // The computation's value will not be stored (a leader only stores
@@ -325,19 +331,19 @@ where
                     // item must see the entry, or it would drop the item as stale.
                     let id = self.rings[ring].allocate_id();
                     occupied.update(entry(id));
-                    self.rings[ring].push(occupied.key(), id, expires_at);
-                    true
+                    self.rings[ring].push(occupied.key(), hash, id, expires_at);
+                    Some(id)
                 }
             },
             MapEntry::Vacant(vacant) => {
                 let id = self.rings[ring].allocate_id();
                 let occupied = vacant.insert_entry(entry(id));
-                self.rings[ring].push(occupied.key(), id, expires_at);
-                true
+                self.rings[ring].push(occupied.key(), hash, id, expires_at);
+                Some(id)
             }
         };
-        if added {
-            self.added_one(ring);
+        if let Some(id) = added {
+            self.added_one(ring, id);
         }
     }
 
@@ -419,9 +425,9 @@ where
         CacheInfo::from_counts(counts, self.len() as u64, self.config.max_entries as u64)
     }
 
-    fn ring_of<Q: Hash + ?Sized>(&self, key: &Q) -> usize {
-        // High bits: the map uses the low ones.
-        (self.ring_hasher.hash_one(key) >> 58) as usize & (RINGS - 1)
+    /// The hash that places `key` in a ring and names it in the ghost queues.
+    pub(crate) fn ring_hash<Q: Hash + ?Sized>(&self, key: &Q) -> u64 {
+        self.ring_hasher.hash_one(key)
     }
 
     /// Whether more entries are stored than the bound allows.
@@ -430,11 +436,18 @@ where
         usize::try_from(stored).is_ok_and(|stored| stored > self.config.max_entries)
     }
 
-    fn added_one(&self, ring: usize) {
+    /// Counts the entry `id` just stored in `ring`, and evicts if that passes
+    /// the bound (never that entry itself: it is the one being made room for).
+    fn added_one(&self, ring: usize, id: u64) {
         self.stored.fetch_add(1, Ordering::Relaxed);
         if self.over_bound() {
-            self.enforce_bound(ring);
+            self.enforce_bound(ring, id);
         }
+    }
+
+    /// Items in every ring's `small` queue (as last published).
+    fn small_len(&self) -> usize {
+        self.rings.iter().map(Ring::small_len).sum()
     }
 
     /// Removes `key` if it still holds the expired entry `id`.
@@ -459,14 +472,34 @@ where
     }
 
     /// Evicts until the bound holds or nothing is left to evict: expired entries
-    /// first (from any ring), then CLOCK victims starting at ring `start`.
-    fn enforce_bound(&self, start: usize) {
+    /// first (from any ring), then S3-FIFO victims starting at ring `start`:
+    /// from the `small` queues while they hold more than a tenth of the bound,
+    /// from the `main` queues otherwise (each falls back on the other when it
+    /// has no victim). `fresh` is the entry just stored in ring `start`, which
+    /// is passed over unless nothing else can go.
+    fn enforce_bound(&self, start: usize, fresh: u64) {
+        let fresh = (start, fresh);
         while self.over_bound() {
             let now = self.config.clock.recent();
             let ring = |i: usize| (start + i) & (RINGS - 1);
-            let evicted = (0..RINGS).any(|i| {
+            let expired = (0..RINGS).any(|i| {
                 self.rings[ring(i)].may_have_expired(now) && self.evict_expired(ring(i), now)
-            }) || (0..RINGS).any(|i| self.evict_clock(ring(i), now));
+            });
+            if expired {
+                continue;
+            }
+            let hands = if self.small_len() > small_share(self.config.max_entries) {
+                [Hand::Small, Hand::Main]
+            } else {
+                [Hand::Main, Hand::Small]
+            };
+            let victim = |fresh| {
+                hands
+                    .into_iter()
+                    .any(|hand| (0..RINGS).any(|i| self.evict(ring(i), hand, now, fresh)))
+            };
+            // The fresh entry goes too when nothing else can (a bound of zero).
+            let evicted = victim(Some(fresh)) || victim(None);
             if !evicted {
                 break;
             }
@@ -493,10 +526,18 @@ where
         }
     }
 
-    /// Evicts the CLOCK victim of ring `ring`. Returns whether an entry was removed.
-    fn evict_clock(&self, ring: usize, now: Nanos) -> bool {
+    /// Evicts the victim of `hand` in ring `ring`. Returns whether an entry was
+    /// removed.
+    fn evict(&self, ring: usize, hand: Hand, now: Nanos, fresh: Option<(usize, u64)>) -> bool {
+        if hand == Hand::Small && self.rings[ring].small_len() == 0 {
+            return false;
+        }
+        let fresh = fresh.and_then(|(fresh_ring, id)| (fresh_ring == ring).then_some(id));
         loop {
-            let candidate = self.rings[ring].with(|queue| self.clock_hand(&mut queue.items, now));
+            let candidate = self.rings[ring].with(|queue| match hand {
+                Hand::Small => self.small_hand(queue, now, fresh),
+                Hand::Main => self.clock_hand(&mut queue.main, now, fresh),
+            });
             let Some((key, id)) = candidate else {
                 return false;
             };
@@ -556,17 +597,52 @@ where
         None
     }
 
-    /// Advances the CLOCK hand to a victim, giving accessed entries a second chance.
+    /// Advances `small`'s hand to a victim: entries read since they were stored
+    /// move to `main`; the victim's key is remembered as a ghost (when it is
+    /// live: an expired entry was not pushed out). Stops at the `fresh` entry:
+    /// everything older has been seen.
+    fn small_hand(
+        &self,
+        queue: &mut ring::Queue<K>,
+        now: Nanos,
+        fresh: Option<u64>,
+    ) -> Option<(K, u64)> {
+        for _ in 0..queue.small.len() {
+            let (key, id) = queue.small.pop_front()?;
+            if Some(id) == fresh {
+                queue.small.push_back((key, id));
+                return None;
+            }
+            match self.status(&key, id, now) {
+                Status::Stale => {}
+                Status::Accessed => queue.main.push_back((key, id)),
+                Status::Expired => return Some((key, id)),
+                Status::Idle => {
+                    queue.ghost.remember(self.ring_hash(&key));
+                    return Some((key, id));
+                }
+            }
+        }
+        None
+    }
+
+    /// Advances the CLOCK hand of `items` to a victim, giving accessed entries
+    /// (and the `fresh` one) a second chance.
     fn clock_hand(
         &self,
         items: &mut std::collections::VecDeque<(K, u64)>,
         now: Nanos,
+        fresh: Option<u64>,
     ) -> Option<(K, u64)> {
         // Two passes at most: the first clears every accessed bit.
         let mut budget = items.len() * 2 + 1;
         while budget > 0 {
             budget -= 1;
             let (key, id) = items.pop_front()?;
+            if Some(id) == fresh {
+                items.push_back((key, id));
+                continue;
+            }
             match self.status(&key, id, now) {
                 Status::Stale => {}
                 Status::Accessed => items.push_back((key, id)),
@@ -595,9 +671,9 @@ where
     }
 
     /// One sweep step: removes every expired entry (popped from the expiry heaps,
-    /// O(expired)), and walks up to `budget` CLOCK items, starting where the last
-    /// step stopped, to drop items of entries that are gone. Returns the number of
-    /// entries removed.
+    /// O(expired)), and walks up to `budget` ring items (`small`'s first, then
+    /// `main`'s), starting where the last step stopped, to drop items of entries
+    /// that are gone. Returns the number of entries removed.
     pub(crate) fn sweep_step(&self, budget: usize) -> usize {
         let now = self.config.clock.recent();
         let mut removed = 0;
@@ -605,40 +681,49 @@ where
         for _ in 0..RINGS {
             let ring = self.sweep_cursor.fetch_add(1, Ordering::Relaxed) & (RINGS - 1);
             let mut expired = Vec::new();
-            let batch: Vec<(K, u64)> = self.rings[ring].with(|queue| {
+            let batches: [Vec<(K, u64)>; 2] = self.rings[ring].with(|queue| {
                 while let Some(item) = queue.pop_expired(now) {
                     expired.extend(self.resolve(queue, item, now));
                 }
                 // Overwrites leave superseded heap items behind; rebuild the heap
                 // when they outnumber the live items.
-                if queue.expiry.len() > 2 * queue.items.len() + 64 {
+                if queue.expiry.len() > 2 * (queue.small.len() + queue.main.len()) + 64 {
                     let heap = std::mem::take(&mut queue.expiry);
                     queue.expiry = heap
                         .into_iter()
                         .filter(|item| self.holds(&item.0.key, item.0.id))
                         .collect();
                 }
-                let n = queue.items.len().min(left);
-                left -= n;
-                queue.items.drain(..n).collect()
+                [&mut queue.small, &mut queue.main].map(|items| {
+                    let n = items.len().min(left);
+                    left -= n;
+                    items.drain(..n).collect()
+                })
             });
             // Staleness is decided with the bucket-locked read, outside the ring lock
             // (lock order: bucket, then ring): a lock-free peek can miss an entry
             // while the table resizes, and dropping a live entry's item would make
             // it unevictable.
-            let live: Vec<(K, u64)> = batch
-                .into_iter()
-                .filter(|(key, id)| {
-                    self.map
-                        .read_sync(key, |_, slot| matches!(slot, Slot::Ready(e) if e.id == *id))
-                        .unwrap_or(false)
-                })
-                .collect();
-            if !live.is_empty() {
-                // Back at the front, in their order: items pushed meanwhile are newer.
+            let [small, main] = batches.map(|batch| {
+                batch
+                    .into_iter()
+                    .filter(|(key, id)| {
+                        self.map
+                            .read_sync(key, |_, slot| matches!(slot, Slot::Ready(e) if e.id == *id))
+                            .unwrap_or(false)
+                    })
+                    .collect::<Vec<_>>()
+            });
+            if !small.is_empty() || !main.is_empty() {
+                // Back at the front, in their order: items pushed meanwhile are
+                // newer. (An item the small hand moved to `main` meanwhile goes back
+                // to `small` with this batch; that only delays it.)
                 self.rings[ring].with(|queue| {
-                    for item in live.into_iter().rev() {
-                        queue.items.push_front(item);
+                    for item in small.into_iter().rev() {
+                        queue.small.push_front(item);
+                    }
+                    for item in main.into_iter().rev() {
+                        queue.main.push_front(item);
                     }
                 });
             }
@@ -656,11 +741,29 @@ where
         self.sweep_step(self.ring_items())
     }
 
-    /// CLOCK items in every ring: one per entry, plus those of entries gone
+    /// Ring items in every ring: one per entry, plus those of entries gone
     /// since the sweep last walked them.
     pub(crate) fn ring_items(&self) -> usize {
         self.rings.iter().map(Ring::len).sum()
     }
+}
+
+/// Which queue of a ring an eviction hand walks.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Hand {
+    Small,
+    Main,
+}
+
+/// The ring of a key's [`Store::ring_hash`]: its high bits (the map uses the
+/// low ones).
+fn ring_index(hash: u64) -> usize {
+    (hash >> 58) as usize & (RINGS - 1)
+}
+
+/// The part of the bound S3-FIFO gives the `small` queues: a tenth.
+fn small_share(max_entries: usize) -> usize {
+    max_entries / 10
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

@@ -1,11 +1,24 @@
-//! CLOCK rings and expiry heaps: the order in which entries are considered for
+//! Eviction rings and expiry heaps: the order in which entries are considered for
 //! eviction and sweeping.
 //!
-//! Each stored entry has an item `(key, id)` in the ring its key hashes to. The
-//! eviction hand pops items from the front: an item whose entry is gone or was
-//! replaced (different id) is dropped; an entry read since the hand last passed
-//! (its `accessed` bit is set) gets a second chance at the back; otherwise it is
-//! the victim. That is CLOCK, the classic approximation of LRU.
+//! The policy is S3-FIFO (Yang et al., SOSP 2023), which quick_cache also
+//! follows: each stored entry has an item `(key, id)` in one of two queues of
+//! the ring its key hashes to.
+//!
+//! - `small` takes new entries, in insertion order. Its hand pops the oldest: an
+//!   entry read since it was stored (its `accessed` bit is set) moves to `main`;
+//!   otherwise it is the victim, and its key's hash is remembered in the ring's
+//!   `ghost` queue (hashes only, no values).
+//! - `main` takes the entries read while in `small`, and new entries whose key is
+//!   a ghost (evicted recently, wanted again). Its hand is CLOCK: an entry read
+//!   since the hand last passed gets a second chance at the back.
+//!
+//! The engine evicts from `small` while it holds more than a tenth of the bound,
+//! from `main` otherwise. Keys read once and never again (most of a skewed
+//! workload's tail) leave through `small` without displacing the entries that
+//! are read again, which is what TinyLFU's frequency admission buys moka, with no
+//! write on the hit path beyond the `accessed` bit. An item whose entry is gone or
+//! was replaced (different id) is dropped wherever a hand meets it.
 //!
 //! Entries that expire also have an item in the ring's expiry heap, ordered by
 //! expiry: eviction takes an expired entry from the top of the heap before it asks
@@ -15,25 +28,85 @@
 //! a ring. No map lock is ever taken while a ring is locked.
 
 use std::cmp::{Ordering, Reverse};
+use std::collections::HashSet;
 use std::collections::{BinaryHeap, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering as AtomicOrdering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering as AtomicOrdering};
 use std::sync::{Mutex, MutexGuard};
 
 use crate::clock::{NEVER, Nanos};
+
+type Hasher = foldhash::fast::RandomState;
 
 pub(crate) struct Ring<K> {
     queue: Mutex<Queue<K>>,
     /// The expiry at the top of the heap (`NEVER` when empty), published after
     /// every change so eviction can skip rings with nothing expired without locking.
     soonest: AtomicU64,
+    /// The length of `small`, published like `soonest`.
+    small_len: AtomicUsize,
     next_id: AtomicU64,
 }
 
 pub(crate) struct Queue<K> {
-    /// CLOCK order.
-    pub(crate) items: VecDeque<(K, u64)>,
+    /// New entries, oldest first (S3-FIFO's small queue).
+    pub(crate) small: VecDeque<(K, u64)>,
+    /// Entries read while in `small`, and re-admitted ghosts: CLOCK order.
+    pub(crate) main: VecDeque<(K, u64)>,
     /// Entries by expiry, soonest on top.
     pub(crate) expiry: BinaryHeap<Reverse<Expiring<K>>>,
+    /// Hashes of the keys `small` evicted lately.
+    pub(crate) ghost: Ghost,
+}
+
+/// A bounded FIFO set of key hashes: the keys evicted from `small` lately. A
+/// key stored again while its hash is here goes straight to `main`.
+pub(crate) struct Ghost {
+    order: VecDeque<u64>,
+    members: HashSet<u64, Hasher>,
+    capacity: usize,
+}
+
+impl Ghost {
+    fn new(capacity: usize) -> Self {
+        Self {
+            order: VecDeque::new(),
+            members: HashSet::with_hasher(Hasher::default()),
+            capacity,
+        }
+    }
+
+    /// Remembers `hash`, forgetting the oldest beyond the capacity. A hash
+    /// already here keeps its place.
+    pub(crate) fn remember(&mut self, hash: u64) {
+        if self.capacity == 0 || !self.members.insert(hash) {
+            return;
+        }
+        self.order.push_back(hash);
+        while self.order.len() > self.capacity {
+            if let Some(old) = self.order.pop_front() {
+                self.members.remove(&old);
+            }
+        }
+    }
+
+    /// Whether `hash` was here; forgets it. (Its place in `order` stays until
+    /// it comes out at the front; if the hash was remembered again meanwhile,
+    /// that forgets the newer one early, which costs a key one trip through
+    /// `small`, nothing more.)
+    fn take(&mut self, hash: u64) -> bool {
+        !self.members.is_empty() && self.members.remove(&hash)
+    }
+
+    fn shrink(&mut self) {
+        let (len, capacity) = (self.order.len(), self.order.capacity());
+        if should_shrink(len, capacity) {
+            self.order.shrink_to(2 * len);
+        }
+        let (len, capacity) = (self.members.len(), self.members.capacity());
+        if should_shrink(len, capacity) {
+            self.members.shrink_to(2 * len);
+        }
+    }
 }
 
 /// An expiry-heap item. Invariant: every entry with a finite expiry has an item
@@ -66,24 +139,36 @@ impl<K> Ord for Expiring<K> {
 }
 
 impl<K: Clone> Ring<K> {
-    pub(crate) fn new() -> Self {
+    /// A ring whose ghost queue remembers up to `ghost_capacity` hashes.
+    pub(crate) fn new(ghost_capacity: usize) -> Self {
         Self {
             queue: Mutex::new(Queue {
-                items: VecDeque::new(),
+                small: VecDeque::new(),
+                main: VecDeque::new(),
                 expiry: BinaryHeap::new(),
+                ghost: Ghost::new(ghost_capacity),
             }),
             soonest: AtomicU64::new(NEVER),
+            small_len: AtomicUsize::new(0),
             next_id: AtomicU64::new(0),
         }
     }
 
-    /// Runs `f` on the locked queue, then publishes the soonest expiry.
+    /// Runs `f` on the locked queue, then publishes the soonest expiry and the
+    /// length of `small`.
     pub(crate) fn with<R>(&self, f: impl FnOnce(&mut Queue<K>) -> R) -> R {
         let mut queue = self.lock();
         let result = f(&mut queue);
         let soonest = queue.expiry.peek().map_or(NEVER, |Reverse(top)| top.at);
         self.soonest.store(soonest, AtomicOrdering::Relaxed);
+        self.small_len
+            .store(queue.small.len(), AtomicOrdering::Relaxed);
         result
+    }
+
+    /// The length of `small` as last published (no lock).
+    pub(crate) fn small_len(&self) -> usize {
+        self.small_len.load(AtomicOrdering::Relaxed)
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue<K>> {
@@ -101,12 +186,18 @@ impl<K: Clone> Ring<K> {
         self.next_id.fetch_add(1, AtomicOrdering::Relaxed)
     }
 
-    /// Registers the entry `id` of `key`. Called after the entry is visible in the
-    /// map (and while its bucket is still locked), so no sweep or eviction hand can
-    /// see the item before its entry and drop it as stale.
-    pub(crate) fn push(&self, key: &K, id: u64, expires_at: Nanos) {
+    /// Registers the entry `id` of `key`, whose hash is `hash`: in `main` if the
+    /// key is a ghost, in `small` otherwise. Called after the entry is visible in
+    /// the map (and while its bucket is still locked), so no sweep or eviction
+    /// hand can see the item before its entry and drop it as stale.
+    pub(crate) fn push(&self, key: &K, hash: u64, id: u64, expires_at: Nanos) {
         self.with(|queue| {
-            queue.items.push_back((key.clone(), id));
+            let item = (key.clone(), id);
+            if queue.ghost.take(hash) {
+                queue.main.push_back(item);
+            } else {
+                queue.small.push_back(item);
+            }
             queue.track_expiry(key, id, expires_at);
         });
     }
@@ -120,8 +211,10 @@ impl<K: Clone> Ring<K> {
         }
     }
 
+    /// Items in both queues.
     pub(crate) fn len(&self) -> usize {
-        self.lock().items.len()
+        let queue = self.lock();
+        queue.small.len() + queue.main.len()
     }
 
     /// Gives back the memory of items gone since the ring's peak. A `VecDeque`
@@ -133,15 +226,19 @@ impl<K: Clone> Ring<K> {
     /// than a quarter of its capacity, so memory follows the items with
     /// hysteresis (regrowing after a shrink takes a doubling of the items).
     pub(crate) fn shrink(&self) {
-        let mut queue = self.lock();
-        let (len, capacity) = (queue.items.len(), queue.items.capacity());
-        if should_shrink(len, capacity) {
-            queue.items.shrink_to(2 * len);
+        let mut guard = self.lock();
+        let queue = &mut *guard;
+        for items in [&mut queue.small, &mut queue.main] {
+            let (len, capacity) = (items.len(), items.capacity());
+            if should_shrink(len, capacity) {
+                items.shrink_to(2 * len);
+            }
         }
         let (len, capacity) = (queue.expiry.len(), queue.expiry.capacity());
         if should_shrink(len, capacity) {
             queue.expiry.shrink_to(2 * len);
         }
+        queue.ghost.shrink();
     }
 }
 
