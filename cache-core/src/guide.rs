@@ -94,7 +94,7 @@
 //! #[ttl_cache(ttl = 0)] // stores nothing
 //! fn e(x: u32) -> u32 { x }
 //!
-//! #[ttl_cache(max_entries = 2)] // the bound: past it, expired entries go first, then approximately LRU
+//! #[ttl_cache(max_entries = 2)] // the bound: past it, expired entries go first, then S3-FIFO
 //! fn f(x: u32) -> u32 { x }
 //!
 //! assert_eq!(a::cache_parameters().ttl, Some(Duration::from_secs(30)));

@@ -269,8 +269,8 @@ pub fn derive_persistent_hash(input: TokenStream) -> TokenStream {
 ///
 /// The most results the in-memory cache holds: a literal (checked at compile time)
 /// or any `usize` expression, evaluated once like `ttl`. Past the bound, each
-/// insert evicts an expired entry first, then an approximately least recently used
-/// one. It never fails. A storage backend keeps its own bound.
+/// insert evicts an expired entry first, then one chosen by S3-FIFO (keys called
+/// once go before keys called again). It never fails. A storage backend keeps its own bound.
 ///
 /// ```rust
 /// use cache_core::ttl_cache;

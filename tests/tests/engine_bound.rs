@@ -651,7 +651,7 @@ fn zipf_stream(n: usize, len: usize, rng: &mut Rng) -> Vec<u64> {
 }
 
 /// The hit ratio of an exact LRU cache of `bound` entries on `stream` after
-/// `warm` calls: the reference CLOCK approximates.
+/// `warm` calls: the reference for a recency-only policy (CLOCK approximates it).
 fn lru_hit_ratio(stream: &[u64], warm: usize, bound: usize) -> f64 {
     let mut last_use = std::collections::HashMap::new();
     let mut by_age = std::collections::BTreeMap::new();

@@ -18,7 +18,7 @@ pub const SWEEP_INTERVAL: Duration = Duration::from_millis(250);
 /// quarter of the cache, so a full pass takes about four rounds).
 const MIN_STEP: usize = 4096;
 
-/// CLOCK items a round walks: a quarter of them, so every item is seen about
+/// Ring items a round walks: a quarter of them, so every item is seen about
 /// once a second. Sized by the items, not by the live entries: under churn with
 /// a short TTL the items of expired entries outnumber the live ones, and a
 /// budget sized by the live entries would let them pile up without bound.
@@ -26,7 +26,7 @@ fn round_budget(ring_items: usize) -> usize {
     MIN_STEP.max(ring_items / 4)
 }
 
-/// A round's walk over the CLOCK rings, whose lengths `lens` are given in walk
+/// A round's walk over the eviction rings, whose lengths `lens` are given in walk
 /// order (from the sweep cursor on): the budget to pass to `sweep_step`, and
 /// how many rings it walks whole, which is how far the cursor must move for the
 /// next round to start at the first ring not walked whole.
@@ -190,7 +190,7 @@ mod tests {
     fn rounds_drop_the_items_of_expired_entries_however_few_entries_live() {
         let store = expired_burst();
         // The first round removes the expired entries (expiry heaps); their
-        // CLOCK items remain until rounds walk them.
+        // ring items remain until rounds walk them.
         store.sweep_round();
         assert_eq!(store.len(), 0);
         // Each round walks a quarter of the items (at least MIN_STEP): 100,000
@@ -200,7 +200,7 @@ mod tests {
         for _ in 0..11 {
             store.sweep_round();
         }
-        assert_eq!(store.ring_items(), 0, "stale CLOCK items left behind");
+        assert_eq!(store.ring_items(), 0, "stale ring items left behind");
     }
 
     /// Items of expired entries are dropped from every ring, not only from the
@@ -231,7 +231,7 @@ mod tests {
             store.sweep_round();
         }
         assert_eq!(store.len(), 16_000);
-        assert_eq!(store.ring_items(), 16_000, "stale CLOCK items left behind");
+        assert_eq!(store.ring_items(), 16_000, "stale ring items left behind");
     }
 
     #[test]

@@ -389,8 +389,22 @@ where
             false
         });
         self.stored.fetch_sub(removed, Ordering::Relaxed);
-        // Ring items of removed entries are now stale; the sweep drops them.
+        // Ring items of removed entries are now stale; the sweep drops them. The
+        // ghosts go now: their memory (up to 0.9x the bound in hashes) with them,
+        // and keys stored after a clear start afresh.
+        for ring in &self.rings {
+            ring.with(|queue| queue.ghost.clear());
+        }
         self.stats.reset();
+    }
+
+    /// Key hashes in every ring's ghost queue.
+    #[cfg(test)]
+    fn ghosts(&self) -> usize {
+        self.rings
+            .iter()
+            .map(|ring| ring.with(|queue| queue.ghost.len()))
+            .sum()
     }
 
     /// Live entries: exact, O(entries).
@@ -715,9 +729,8 @@ where
                     .collect::<Vec<_>>()
             });
             if !small.is_empty() || !main.is_empty() {
-                // Back at the front, in their order: items pushed meanwhile are
-                // newer. (An item the small hand moved to `main` meanwhile goes back
-                // to `small` with this batch; that only delays it.)
+                // Back at the front of their queues, in their order: items pushed
+                // meanwhile are newer.
                 self.rings[ring].with(|queue| {
                     for item in small.into_iter().rev() {
                         queue.small.push_front(item);
@@ -777,4 +790,46 @@ enum Status {
 fn remaining(expires_at: Nanos, now: Nanos) -> Option<Duration> {
     (expires_at != crate::clock::NEVER)
         .then(|| Duration::from_nanos(expires_at.saturating_sub(now)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Config, RINGS, Store};
+    use crate::clock::Clock;
+
+    fn store(max_entries: usize) -> std::sync::Arc<Store<u64, u64>> {
+        Store::new(Config {
+            ttl: None,
+            max_entries,
+            clock: Clock::mock().0,
+        })
+    }
+
+    /// The ghost queues hold at most what the main queues can (0.9x the bound,
+    /// rounded up per ring), however many keys the small queues evict.
+    #[test]
+    fn ghosts_are_bounded_by_the_main_share() {
+        let store = store(1_000);
+        for k in 0..100_000 {
+            store.insert(k, k, None);
+        }
+        let ghosts = store.ghosts();
+        assert!(ghosts > 0, "evicted keys are remembered");
+        assert!(
+            ghosts <= 900usize.div_ceil(RINGS) * RINGS,
+            "{ghosts} ghosts"
+        );
+    }
+
+    /// `clear` forgets the ghosts: a key stored after it is new again.
+    #[test]
+    fn clear_forgets_the_ghosts() {
+        let store = store(100);
+        for k in 0..1_000 {
+            store.insert(k, k, None);
+        }
+        assert!(store.ghosts() > 0);
+        store.clear();
+        assert_eq!(store.ghosts(), 0);
+    }
 }

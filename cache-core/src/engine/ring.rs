@@ -22,7 +22,7 @@
 //!
 //! Entries that expire also have an item in the ring's expiry heap, ordered by
 //! expiry: eviction takes an expired entry from the top of the heap before it asks
-//! the CLOCK hand, and the sweep pops expired items, so both cost O(expired).
+//! the queues' hands, and the sweep pops expired items, so both cost O(expired).
 //!
 //! Rings only hold keys; entries stay in the lock-free map, so readers never touch
 //! a ring. No map lock is ever taken while a ring is locked.
@@ -95,6 +95,17 @@ impl Ghost {
     /// `small`, nothing more.)
     fn take(&mut self, hash: u64) -> bool {
         !self.members.is_empty() && self.members.remove(&hash)
+    }
+
+    /// Forgets every hash and gives back the memory.
+    pub(crate) fn clear(&mut self) {
+        self.order = VecDeque::new();
+        self.members = HashSet::with_hasher(Hasher::default());
+    }
+
+    #[cfg(test)]
+    pub(crate) fn len(&self) -> usize {
+        self.members.len()
     }
 
     fn shrink(&mut self) {
@@ -172,7 +183,8 @@ impl<K: Clone> Ring<K> {
     }
 
     fn lock(&self) -> MutexGuard<'_, Queue<K>> {
-        // No user code runs under this lock; a poisoned lock holds a valid queue.
+        // Under this lock keys are only hashed, compared and cloned (the map
+        // requires those not to panic); a poisoned lock holds a valid queue.
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
