@@ -821,6 +821,45 @@ mod tests {
         );
     }
 
+    /// A ring's ghost memory is taken whole at its first eviction and does not
+    /// grow after, while its ghosts fill (R12's soak measures the heap's growth
+    /// late in a churn, when the ghosts of a fresh cache are still filling).
+    #[test]
+    fn ghost_memory_is_taken_at_the_first_eviction() {
+        let store = store(1_000);
+        let reserved = |store: &Store<u64, u64>| -> Vec<(usize, usize)> {
+            store
+                .rings
+                .iter()
+                .map(|ring| ring.with(|queue| queue.ghost.reserved()))
+                .collect()
+        };
+        for k in 0..2_000 {
+            store.insert(k, k, None);
+        }
+        let first = reserved(&store);
+        assert!(
+            first.iter().all(|&(order, set)| order > 0 && set > 0),
+            "{first:?}"
+        );
+        assert!(store.ghosts() < 1_000, "the ghosts are still filling");
+        for k in 2_000..100_000 {
+            store.insert(k, k, None);
+        }
+        // The set's reported capacity counts its room left, which tombstones
+        // lower: it may drop below what was reserved, never rise above it.
+        let after = reserved(&store);
+        for (ring, (&(order, set), &(order_first, set_first))) in
+            after.iter().zip(&first).enumerate()
+        {
+            assert_eq!(order, order_first, "ring {ring}: the order grew");
+            assert!(
+                set <= set_first,
+                "ring {ring}: the set grew from {set_first} to {set}"
+            );
+        }
+    }
+
     /// `clear` forgets the ghosts: a key stored after it is new again.
     #[test]
     fn clear_forgets_the_ghosts() {

@@ -59,7 +59,8 @@ pub(crate) struct Queue<K> {
 }
 
 /// A bounded FIFO set of key hashes: the keys evicted from `small` lately. A
-/// key stored again while its hash is here goes straight to `main`.
+/// key stored again while its hash is here goes straight to `main`. Its memory
+/// is taken whole at the first eviction and given back by `clear`.
 pub(crate) struct Ghost {
     order: VecDeque<u64>,
     members: HashSet<u64, Hasher>,
@@ -78,7 +79,23 @@ impl Ghost {
     /// Remembers `hash`, forgetting the oldest beyond the capacity. A hash
     /// already here keeps its place.
     pub(crate) fn remember(&mut self, hash: u64) {
-        if self.capacity == 0 || !self.members.insert(hash) {
+        if self.capacity == 0 {
+            return;
+        }
+        if self.order.capacity() == 0 {
+            // The whole capacity at once, at the ring's first eviction: the
+            // memory then stays flat while the ghosts fill, instead of stepping
+            // up with each doubling for as long as a bound's worth of keys
+            // takes to be evicted (R12's soak saw those steps late in its churn).
+            // A ring evicts only once the cache holds its bound, so this is in
+            // proportion to what the cache already holds. The set gets room for
+            // twice its ghosts: the removals leave tombstones, and a table more
+            // than half full of live hashes grows where one at most half full
+            // is cleaned in place; filled from empty, it reaches that size anyway.
+            self.order.reserve_exact(self.capacity + 1);
+            self.members.reserve(2 * self.capacity + 2);
+        }
+        if !self.members.insert(hash) {
             return;
         }
         self.order.push_back(hash);
@@ -108,15 +125,10 @@ impl Ghost {
         self.members.len()
     }
 
-    fn shrink(&mut self) {
-        let (len, capacity) = (self.order.len(), self.order.capacity());
-        if should_shrink(len, capacity) {
-            self.order.shrink_to(2 * len);
-        }
-        let (len, capacity) = (self.members.len(), self.members.capacity());
-        if should_shrink(len, capacity) {
-            self.members.shrink_to(2 * len);
-        }
+    /// The capacities of the order and of the set.
+    #[cfg(test)]
+    pub(crate) fn reserved(&self) -> (usize, usize) {
+        (self.order.capacity(), self.members.capacity())
     }
 }
 
@@ -250,7 +262,7 @@ impl<K: Clone> Ring<K> {
         if should_shrink(len, capacity) {
             queue.expiry.shrink_to(2 * len);
         }
-        queue.ghost.shrink();
+        // The ghosts keep their capacity (see `Ghost::remember`); `clear` frees it.
     }
 }
 
