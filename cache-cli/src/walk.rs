@@ -4,13 +4,11 @@
 //! does not fit.
 
 use cache_redis::RedisBackend;
+pub use cache_redis::SCAN_COUNT;
 use redis::{Cmd, FromRedisValue, Value};
 
 use crate::args::Connection;
 use crate::error::CliError;
-
-/// Keys asked for per `SCAN` step, as cache-redis asks.
-pub const SCAN_COUNT: u64 = 1000;
 
 /// How far a walk goes on each node.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

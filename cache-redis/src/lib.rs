@@ -87,8 +87,8 @@ pub use redis;
 
 const NAME: &str = "redis";
 
-/// Keys asked for per `SCAN` step.
-const SCAN_COUNT: usize = 1000;
+/// Keys asked for per `SCAN` step ([`scan_step`]).
+pub const SCAN_COUNT: u64 = 1000;
 
 /// One step of a key walk: `SCAN cursor MATCH pattern COUNT 1000`, the
 /// command this crate's `cache_info`/`cache_clear` walks send, for tools that

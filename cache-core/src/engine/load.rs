@@ -217,8 +217,8 @@ where
         F: Future<Output = Result<V, E>>,
     {
         match self.hit(&key) {
-            Some(value) => Call::Ready(std::future::ready(Ok(value))),
-            None => Call::Pending(Box::pin(self.load_async(key, init))),
+            Some(value) => Call::hit(Ok(value)),
+            None => Call::miss(self.load_async(key, init)),
         }
     }
 
@@ -285,6 +285,19 @@ where
 pub(crate) enum Call<R, F> {
     Ready(std::future::Ready<R>),
     Pending(std::pin::Pin<Box<F>>),
+}
+
+impl<R, F> Call<R, F> {
+    /// A hit's value, ready.
+    #[inline(always)]
+    pub(crate) fn hit(value: R) -> Self {
+        Self::Ready(std::future::ready(value))
+    }
+
+    /// The rest of the call, boxed.
+    pub(crate) fn miss(rest: F) -> Self {
+        Self::Pending(Box::pin(rest))
+    }
 }
 
 // Never pinned structurally: `Ready` is `Unpin`, and the rest is boxed.

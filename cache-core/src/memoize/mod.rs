@@ -368,16 +368,16 @@ impl CachedFn {
     {
         let store = self.memory_store::<MemKey, M::Stored>();
         if let Some(stored) = store.as_ref().and_then(|store| store.hit(&key)) {
-            return Call::Ready(std::future::ready(M::join(stored)));
+            return Call::hit(M::join(stored));
         }
         let single_flight = self.spec.single_flight;
-        Call::Pending(Box::pin(async move {
+        Call::miss(async move {
             match store {
                 Some(store) => memo_miss_async::<M, R, F>(&store, single_flight, key, body).await,
                 // Unreachable: `memo_async` is emitted only for the in-memory backend.
                 None => body.await,
             }
-        }))
+        })
     }
 }
 

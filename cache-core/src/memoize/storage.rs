@@ -639,10 +639,10 @@ impl CachedFn {
         self.stored_slow::<M, S, R>(key, body)
     }
 
-    /// The local tier's hit, counted, when the function is set up and its
-    /// backend has a tier; `None` otherwise (the slow path looks again).
+    /// The storage and the key of a local tier lookup, when the function is
+    /// set up and its backend has a tier.
     #[inline(always)]
-    fn tier_hit<V: Clone + Send + Sync + 'static>(&self, key: &SiteKey) -> Option<V> {
+    fn tiered<'a>(&'a self, key: &'a SiteKey) -> Option<(&'a Stored, &'a MemKey)> {
         match (self.state.get(), &key.mem) {
             (
                 Some(super::State {
@@ -650,29 +650,17 @@ impl CachedFn {
                     ..
                 }),
                 Some(mem),
-            ) if stored.has_local_tier() => stored.local_fast::<V>(mem, self.spec.identity),
+            ) if stored.has_local_tier() => Some((stored, mem)),
             _ => None,
         }
     }
 
-    /// The local tier's lookup, when the function is set up and its backend
-    /// has one: `Ok` a counted hit, `Err` the tier to fill after the storage
-    /// call. `None`: not looked up.
-    #[allow(clippy::type_complexity)]
-    fn local_hit<V: Clone + Send + Sync + 'static>(
-        &self,
-        key: &SiteKey,
-    ) -> Option<Result<V, Option<LocalTier>>> {
-        if let Some(super::State {
-            place: Place::Storage(stored),
-            ..
-        }) = self.state.get()
-            && stored.has_local_tier()
-            && let Some(mem) = &key.mem
-        {
-            return Some(stored.local_lookup::<V>(mem, self.spec.identity));
-        }
-        None
+    /// The local tier's hit, counted; `None` otherwise (the slow path looks
+    /// again).
+    #[inline(always)]
+    fn tier_hit<V: Clone + Send + Sync + 'static>(&self, key: &SiteKey) -> Option<V> {
+        let (stored, mem) = self.tiered(key)?;
+        stored.local_fast::<V>(mem, self.spec.identity)
     }
 
     /// [`stored`](Self::stored) past the local tier's hit.
@@ -712,12 +700,12 @@ impl CachedFn {
         &self,
         key: &SiteKey,
     ) -> Result<V, Option<(MemKey, LocalTier)>> {
-        let tier = match self.local_hit::<V>(key) {
-            Some(Ok(value)) => return Ok(value),
-            Some(Err(tier)) => tier,
-            None => None,
+        let Some((stored, mem)) = self.tiered(key) else {
+            return Err(None);
         };
-        Err(key.mem.zip(tier))
+        stored
+            .local_lookup::<V>(mem, self.spec.identity)
+            .map_err(|tier| tier.map(|tier| (*mem, tier)))
     }
 
     /// The storage digest of a key: computed alongside when the encoding
@@ -781,9 +769,9 @@ impl CachedFn {
         F: Future<Output = R>,
     {
         if let Some(value) = self.tier_hit::<M::Stored>(&key) {
-            return Call::Ready(std::future::ready(M::join(value)));
+            return Call::hit(M::join(value));
         }
-        Call::Pending(Box::pin(self.stored_slow_async::<M, S, R, F>(key, body)))
+        Call::miss(self.stored_slow_async::<M, S, R, F>(key, body))
     }
 
     /// The async form of [`stored_slow`](Self::stored_slow).
