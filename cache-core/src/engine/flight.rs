@@ -1,6 +1,7 @@
 //! Single-flight: one computation per key, the other callers wait for its value.
 //!
-//! A [`Flight`] lives in the map (as a `Loading` slot) while its leader computes.
+//! A [`Flight`] lives in the map (in the key's slot, until the leader fills the
+//! slot with its value) while its leader computes.
 //! Sync waiters sleep on a condition variable under the state's lock, and the
 //! leader wakes them all with one call; async waiters register a listener
 //! *before* reading the state. Either way no wake-up is lost.

@@ -8,7 +8,7 @@
 //! scenario also checks what every caller got.
 //!
 //! Why a second copy rather than the engine's own `flight` module: the engine
-//! keeps flights in `std::sync::Arc` (`Slot::Loading`, `load.rs`), so switching
+//! keeps flights in `std::sync::Arc` (`Slot`'s flight, `load.rs`), so switching
 //! `flight.rs` to loom's types crate-wide would not build; the copy leaves every
 //! other file as it is. The engine itself still builds under `cfg(loom)` (its
 //! other tests are not run then: its `Event` would need a loom model).
@@ -189,16 +189,26 @@ struct Leader<'a> {
 }
 
 impl Leader<'_> {
-    /// `Store::complete`: stores into its own slot, then publishes outside the lock.
+    /// `Store::complete`: fills its own slot, letting go of the slot's handle
+    /// on the flight, and, outside the lock, hands the value to the waiters if
+    /// it counted any handle beyond its own and the slot's before that (else
+    /// settles without it), as `load.rs` does.
     fn complete(mut self, value: u32) {
         self.live = false;
-        {
+        let waited = {
             let mut slot = self.map.slot.lock().unwrap();
             if matches!(&*slot, Slot::Loading(f) if Arc::ptr_eq(f, &self.flight)) {
+                let waited = Arc::strong_count(&self.flight) > 2;
                 *slot = Slot::Ready(value);
+                Some(waited)
+            } else {
+                None
             }
+        };
+        match waited {
+            Some(false) => self.flight.abandon(),
+            Some(true) | None => self.flight.finish(value),
         }
-        self.flight.finish(value);
     }
 }
 

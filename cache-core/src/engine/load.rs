@@ -7,7 +7,7 @@ use std::sync::Arc;
 use scc::hash_index::Entry as MapEntry;
 
 use super::flight::{self, ActiveScope, Flight, Outcome, Scoped};
-use super::{Entry, Retired, Slot, Store, ring_index};
+use super::{Retired, Slot, Store, ring_index};
 use crate::observability::{self, KeyRef};
 use crate::stats::Counter;
 
@@ -53,10 +53,9 @@ where
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             let flight = &self.flight;
-            self.store.map.remove_if_sync(
-                &key,
-                |slot| matches!(slot, Slot::Loading(f) if Arc::ptr_eq(f, flight)),
-            );
+            self.store
+                .map
+                .remove_if_sync(&key, |slot| slot.is_loading(flight));
             flight.abandon();
         }
     }
@@ -83,23 +82,32 @@ where
     fn claim(&self, key: &K) -> Claim<V> {
         let now = self.config.clock.recent();
         match self.map.entry_sync(key.clone()) {
-            MapEntry::Occupied(mut occupied) => match occupied.get() {
-                Slot::Ready(entry) if entry.is_live(now) => Claim::Hit(entry.value().clone()),
-                Slot::Loading(flight) => Claim::Wait(Arc::clone(flight)),
-                Slot::Ready(expired) => {
+            MapEntry::Occupied(mut occupied) => match occupied.get().entry() {
+                Some(entry) if entry.is_live(now) => Claim::Hit(entry.value().clone()),
+                Some(expired) => {
                     let flight = Flight::new();
                     let mut retired = Retired::new();
                     expired.retire(&mut retired);
-                    occupied.update(Slot::Loading(Arc::clone(&flight)));
+                    occupied.update(Slot::loading(Arc::clone(&flight)));
                     self.stored
                         .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
                     self.stats.bump(Counter::Expirations);
                     Claim::Lead(flight)
                 }
+                None => match occupied.get().flight() {
+                    Some(flight) => Claim::Wait(flight),
+                    // A slot is filled when it lets go of its flight, so this
+                    // does not happen; were it to, the slot is ours to fill.
+                    None => {
+                        let flight = Flight::new();
+                        occupied.update(Slot::loading(Arc::clone(&flight)));
+                        Claim::Lead(flight)
+                    }
+                },
             },
             MapEntry::Vacant(vacant) => {
                 let flight = Flight::new();
-                vacant.insert_entry(Slot::Loading(Arc::clone(&flight)));
+                vacant.insert_entry(Slot::loading(Arc::clone(&flight)));
                 Claim::Lead(flight)
             }
         }
@@ -112,10 +120,8 @@ where
         if self.config.ttl.is_some_and(|ttl| ttl.is_zero()) {
             // A zero TTL stores nothing: the flight only shares the value with
             // its waiters (the storage backends' in-process single-flight).
-            self.map.remove_if_sync(
-                &key,
-                |slot| matches!(slot, Slot::Loading(f) if Arc::ptr_eq(f, flight)),
-            );
+            self.map
+                .remove_if_sync(&key, |slot| slot.is_loading(flight));
             settle(flight, Some(value));
             return;
         }
@@ -124,8 +130,8 @@ where
         let ring = ring_index(hash);
         let mut value = Some(value);
         let mut stored = None;
-        if let MapEntry::Occupied(mut occupied) = self.map.entry_sync(key)
-            && matches!(occupied.get(), Slot::Loading(f) if Arc::ptr_eq(f, flight))
+        if let MapEntry::Occupied(occupied) = self.map.entry_sync(key)
+            && occupied.get().is_loading(flight)
             && let Some(stored_value) = value.take()
         {
             // Only `claim` hands out the flight, under this bucket lock: with no
@@ -135,11 +141,21 @@ where
                 value = Some(stored_value.clone());
             }
             let id = self.rings[ring].allocate_id();
-            occupied.update(Slot::Ready(Entry::new(stored_value, expires_at, id)));
-            self.rings[ring].push(occupied.key(), hash, id, expires_at);
-            stored = Some(id);
+            // The slot is filled in place (it lets go of the flight), not
+            // replaced: one slot per computed key.
+            if occupied.get().fill(stored_value, expires_at, id) {
+                self.rings[ring].push(occupied.key(), hash, id, expires_at);
+                stored = Some(id);
+            }
+            drop(occupied);
+            // Counted before the slot let go: `value` is here if anyone waits.
+            match value {
+                Some(value) => flight.finish(value),
+                None => flight.abandon(),
+            }
+        } else {
+            settle(flight, value);
         }
-        settle(flight, value);
         if let Some(id) = stored {
             self.added_one(ring, id);
         }

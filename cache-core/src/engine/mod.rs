@@ -22,10 +22,11 @@ pub(crate) mod maintenance;
 mod ring;
 mod sync;
 
+use std::cell::UnsafeCell;
 use std::hash::{BuildHasher, Hash};
-use std::mem::{ManuallyDrop, needs_drop};
+use std::mem::{MaybeUninit, needs_drop};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use scc::hash_index::Entry as MapEntry;
@@ -41,7 +42,12 @@ const RINGS: usize = 16;
 
 type Hasher = foldhash::fast::RandomState;
 
-/// A stored value and its bookkeeping.
+/// A stored value and its bookkeeping, in a key's [`Slot`].
+///
+/// A slot's entry is *ready* once its fields hold a value: from the start for
+/// an `insert`, from the leader's [`Slot::fill`] for a computed value. Lock-free
+/// readers reach an entry only through [`Slot::entry`], which hands it out only
+/// when ready, so every method here reads initialized fields.
 ///
 /// The map frees a removed entry only when a later insert needs its slot, long
 /// after the removal, so the engine does not leave the value to it: whoever
@@ -50,21 +56,45 @@ type Hasher = foldhash::fast::RandomState;
 /// epoch, and at rest the values alive are exactly the entries' (R12); while
 /// a reader holds the epoch back, those evicted meanwhile wait for it.
 pub(crate) struct Entry<V> {
-    value: ManuallyDrop<V>,
-    pub(crate) expires_at: Nanos,
-    id: u64,
+    /// Initialized before `ready` is set, never changed after.
+    value: UnsafeCell<MaybeUninit<V>>,
+    /// Written before `ready` is set, never changed after (atomics only so
+    /// that a loading slot can be filled through a shared reference).
+    expires_at: AtomicU64,
+    id: AtomicU64,
+    /// Set, with release ordering, once the fields above are written.
+    ready: AtomicBool,
     accessed: AtomicBool,
     /// Set when the value has been moved out by [`Entry::retire`]: the map's own
     /// drop of the entry then leaves it alone.
     retired: AtomicBool,
 }
 
+// SAFETY: readers on any thread share `&V` (they clone it), and the value may be
+// dropped on another thread than the one that stored it: with `V: Send + Sync`
+// that is sound. The cell is written only before `ready` is published (at
+// creation, or in `Slot::fill` under the bucket lock, when no reader can reach
+// the value) and moved out only under the bucket lock (`retire`).
+unsafe impl<V: Send + Sync> Sync for Entry<V> {}
+
 impl<V> Entry<V> {
-    pub(crate) fn new(value: V, expires_at: Nanos, id: u64) -> Self {
+    fn empty() -> Self {
         Self {
-            value: ManuallyDrop::new(value),
-            expires_at,
-            id,
+            value: UnsafeCell::new(MaybeUninit::uninit()),
+            expires_at: AtomicU64::new(0),
+            id: AtomicU64::new(0),
+            ready: AtomicBool::new(false),
+            accessed: AtomicBool::new(false),
+            retired: AtomicBool::new(false),
+        }
+    }
+
+    fn new(value: V, expires_at: Nanos, id: u64) -> Self {
+        Self {
+            value: UnsafeCell::new(MaybeUninit::new(value)),
+            expires_at: AtomicU64::new(expires_at),
+            id: AtomicU64::new(id),
+            ready: AtomicBool::new(true),
             accessed: AtomicBool::new(false),
             retired: AtomicBool::new(false),
         }
@@ -72,7 +102,20 @@ impl<V> Entry<V> {
 
     #[inline(always)]
     pub(crate) fn value(&self) -> &V {
-        &self.value
+        // SAFETY: an entry is reached only through `Slot::entry`, once ready: the
+        // value is initialized and no longer written. `retire` leaves its bytes
+        // in place (readers may still be cloning them).
+        unsafe { (*self.value.get()).assume_init_ref() }
+    }
+
+    #[inline(always)]
+    pub(crate) fn expires_at(&self) -> Nanos {
+        self.expires_at.load(Ordering::Relaxed)
+    }
+
+    #[inline(always)]
+    fn id(&self) -> u64 {
+        self.id.load(Ordering::Relaxed)
     }
 
     /// Moves the value out into `retired`, which drops it once every reader that
@@ -90,20 +133,24 @@ impl<V> Entry<V> {
             return;
         }
         debug_assert!(!self.retired.load(Ordering::Relaxed));
-        // SAFETY: the bytes stay where they are, valid, until the map drops the
-        // entry; readers that found the entry before it was unlinked may still be
-        // cloning them, which only reads. The copy taken here becomes the value's
-        // one owner: `retired` is set first, so the map's drop of the entry will
-        // not drop it again, and this runs once per entry (the caller holds the
-        // bucket lock and unlinks the entry in the same operation). The copy is
-        // dropped only through `Retired`, after the unlink, once every guard that
-        // could still reach the entry is gone.
+        // SAFETY: the entry is ready (reached through `Slot::entry`), so the value
+        // is initialized. The bytes stay where they are, valid, until the map
+        // drops the entry; readers that found the entry before it was unlinked
+        // may still be cloning them, which only reads. The copy taken here
+        // becomes the value's one owner: `retired` is set first, so the map's
+        // drop of the entry will not drop it again, and this runs once per entry
+        // (the caller holds the bucket lock and unlinks the entry in the same
+        // operation). The copy is dropped only through `Retired`, after the
+        // unlink, once every guard that could still reach the entry is gone.
         self.retired.store(true, Ordering::Release);
-        retired.0.push(unsafe { std::ptr::read(&*self.value) });
+        retired
+            .0
+            .push(unsafe { std::ptr::read(self.value.get()).assume_init() });
     }
+
     #[inline]
     pub(crate) fn is_live(&self, now: Nanos) -> bool {
-        now < self.expires_at
+        now < self.expires_at()
     }
 
     #[inline]
@@ -117,10 +164,11 @@ impl<V> Entry<V> {
 
 impl<V> Drop for Entry<V> {
     fn drop(&mut self) {
-        if !*self.retired.get_mut() {
-            // SAFETY: the value was not moved out (`retired` is unset, and the map
-            // drops an entry once, after every reader is gone), so this is its drop.
-            unsafe { ManuallyDrop::drop(&mut self.value) }
+        if *self.ready.get_mut() && !*self.retired.get_mut() {
+            // SAFETY: the value was stored (`ready`) and not moved out
+            // (`retired` is unset), and the map drops an entry once, after every
+            // reader is gone: this is its drop.
+            unsafe { self.value.get_mut().assume_init_drop() }
         }
     }
 }
@@ -158,10 +206,133 @@ impl<V: Send + 'static> Drop for Retired<V> {
     }
 }
 
-/// What a key maps to: a value, or the computation that will produce it.
-pub(crate) enum Slot<V> {
-    Ready(Entry<V>),
-    Loading(Arc<Flight<V>>),
+/// What a key maps to: its entry once stored and, while its value is being
+/// computed, the computation.
+///
+/// An `insert` makes a ready slot; a miss makes a loading one, holding the
+/// leader's flight, and the leader stores its value into that same slot
+/// ([`Slot::fill`]). The map's updates are copy-on-write (a new slot, the old
+/// one marked removed and freed only when a later insert needs its place), so
+/// replacing the loading slot would make every computed key cost two slots and
+/// leave one behind as garbage: under churn that garbage is what kept memory
+/// growing (H7). The entry's `ready` flag sits in its padding, so a slot is no
+/// larger than a value's entry and a flight's handle.
+pub(crate) struct Slot<V> {
+    entry: Entry<V>,
+    /// The flight of a slot not yet filled; empty once filled.
+    flight: FlightCell<V>,
+}
+
+impl<V> Slot<V> {
+    /// A slot holding a value.
+    fn ready(value: V, expires_at: Nanos, id: u64) -> Self {
+        Self {
+            entry: Entry::new(value, expires_at, id),
+            flight: FlightCell::empty(),
+        }
+    }
+
+    /// A slot waiting for `flight`'s value.
+    fn loading(flight: Arc<Flight<V>>) -> Self {
+        Self {
+            entry: Entry::empty(),
+            flight: FlightCell::new(flight),
+        }
+    }
+
+    /// The stored entry, if the slot holds one (live or expired).
+    #[inline(always)]
+    fn entry(&self) -> Option<&Entry<V>> {
+        self.entry
+            .ready
+            .load(Ordering::Acquire)
+            .then_some(&self.entry)
+    }
+
+    /// Whether this is the slot of `flight` (and not yet filled).
+    ///
+    /// Call it holding the key's bucket lock.
+    fn is_loading(&self, flight: &Arc<Flight<V>>) -> bool {
+        self.flight.is(flight)
+    }
+
+    /// The flight computing this slot's value, if it is not filled.
+    ///
+    /// Call it holding the key's bucket lock.
+    fn flight(&self) -> Option<Arc<Flight<V>>> {
+        self.flight.get()
+    }
+
+    /// Stores the leader's value into its loading slot and lets go of the
+    /// flight: from here on a caller finds the entry, and no one can join the
+    /// flight any more. Returns `false`, and stores nothing, if the slot
+    /// already held an entry.
+    ///
+    /// Call it holding the key's bucket lock.
+    fn fill(&self, value: V, expires_at: Nanos, id: u64) -> bool {
+        let entry = &self.entry;
+        if entry.ready.load(Ordering::Relaxed) {
+            return false;
+        }
+        // SAFETY: the entry is not ready, so no reader reaches the value (they
+        // read it only through `Slot::entry`, after `ready`), and the caller holds
+        // the bucket lock, so no other writer runs: this is the one write. The
+        // release store of `ready` below publishes it.
+        unsafe { (*entry.value.get()).write(value) };
+        entry.expires_at.store(expires_at, Ordering::Relaxed);
+        entry.id.store(id, Ordering::Relaxed);
+        entry.ready.store(true, Ordering::Release);
+        drop(self.flight.take());
+        true
+    }
+}
+
+/// The flight of a loading slot: one owned `Arc` kept as a raw pointer (null:
+/// none), so that the leader can let go of it when its value fills the slot
+/// (the map hands out slots by shared reference only). Every access but the
+/// drop holds the key's bucket lock, so a handle is never cloned while
+/// another thread releases it.
+struct FlightCell<V>(AtomicPtr<Flight<V>>);
+
+impl<V> FlightCell<V> {
+    fn new(flight: Arc<Flight<V>>) -> Self {
+        Self(AtomicPtr::new(Arc::into_raw(flight).cast_mut()))
+    }
+
+    fn empty() -> Self {
+        Self(AtomicPtr::new(std::ptr::null_mut()))
+    }
+
+    fn is(&self, flight: &Arc<Flight<V>>) -> bool {
+        std::ptr::eq(self.0.load(Ordering::Relaxed), Arc::as_ptr(flight))
+    }
+
+    fn get(&self) -> Option<Arc<Flight<V>>> {
+        let ptr = self.0.load(Ordering::Relaxed);
+        if ptr.is_null() {
+            return None;
+        }
+        // SAFETY: a non-null pointer came from `Arc::into_raw` and the cell owns
+        // that count; only `take` (under the same bucket lock as this call) or
+        // the drop (with no other access) releases it, so it is alive here.
+        unsafe {
+            Arc::increment_strong_count(ptr);
+            Some(Arc::from_raw(ptr))
+        }
+    }
+
+    fn take(&self) -> Option<Arc<Flight<V>>> {
+        let ptr = self.0.swap(std::ptr::null_mut(), Ordering::Relaxed);
+        // SAFETY: a non-null pointer came from `Arc::into_raw`, and the swap
+        // hands the cell's count to this one caller.
+        (!ptr.is_null()).then(|| unsafe { Arc::from_raw(ptr) })
+    }
+}
+
+impl<V> Drop for FlightCell<V> {
+    fn drop(&mut self) {
+        drop(self.take());
+    }
 }
 
 /// Settings fixed at construction.
@@ -263,13 +434,13 @@ where
     {
         let now = self.config.clock.recent();
         self.map
-            .peek_with(key, |_, slot| match slot {
-                Slot::Ready(entry) if entry.is_live(now) => {
+            .peek_with(key, |_, slot| match slot.entry() {
+                Some(entry) if entry.is_live(now) => {
                     entry.touch();
                     Found::Hit(entry.value().clone())
                 }
-                Slot::Ready(entry) => Found::Expired(entry.id),
-                Slot::Loading(_) => Found::Absent,
+                Some(entry) => Found::Expired(entry.id()),
+                None => Found::Absent,
             })
             .unwrap_or(Found::Absent)
     }
@@ -281,10 +452,7 @@ where
     {
         let now = self.config.clock.recent();
         self.map
-            .peek_with(
-                key,
-                |_, slot| matches!(slot, Slot::Ready(e) if e.is_live(now)),
-            )
+            .peek_with(key, |_, slot| slot.entry().is_some_and(|e| e.is_live(now)))
             .unwrap_or(false)
     }
 
@@ -296,9 +464,9 @@ where
         // Precise time: off the hit path, and the remaining TTL never exceeds the TTL.
         let now = self.config.clock.precise();
         self.map
-            .peek_with(key, |_, slot| match slot {
-                Slot::Ready(entry) if entry.is_live(now) => {
-                    Some((entry.value().clone(), remaining(entry.expires_at, now)))
+            .peek_with(key, |_, slot| match slot.entry() {
+                Some(entry) if entry.is_live(now) => {
+                    Some((entry.value().clone(), remaining(entry.expires_at(), now)))
                 }
                 _ => None,
             })
@@ -310,21 +478,21 @@ where
         let expires_at = self.config.clock.expiry_after(ttl);
         let hash = self.ring_hash(&key);
         let ring = ring_index(hash);
-        let entry = |id| Slot::Ready(Entry::new(value, expires_at, id));
+        let entry = |id| Slot::ready(value, expires_at, id);
         let mut retired = Retired::new();
         // Ring locks are taken inside the map's bucket lock, never the other way round.
         let added = match self.map.entry_sync(key) {
-            MapEntry::Occupied(mut occupied) => match occupied.get() {
-                Slot::Ready(old) => {
+            MapEntry::Occupied(mut occupied) => match occupied.get().entry() {
+                Some(old) => {
                     // An overwrite keeps the entry's ring item: repeated overwrites of
                     // one key do not pile up copies of it.
-                    let (id, old_expiry) = (old.id, old.expires_at);
+                    let (id, old_expiry) = (old.id(), old.expires_at());
                     old.retire(&mut retired);
                     occupied.update(entry(id));
                     self.rings[ring].retime(occupied.key(), id, old_expiry, expires_at);
                     None
                 }
-                Slot::Loading(_) => {
+                None => {
                     // The computation's value will not be stored (a leader only stores
                     // into its own slot); its waiters still get it.
                     // Publish the entry before its ring item: a sweep that sees the
@@ -355,13 +523,13 @@ where
         let now = self.config.clock.recent();
         let mut removed = None;
         let mut retired = Retired::new();
-        let found = self.map.remove_if_sync(key, |slot| match slot {
-            Slot::Ready(entry) => {
+        let found = self.map.remove_if_sync(key, |slot| match slot.entry() {
+            Some(entry) => {
                 removed = Some(entry.is_live(now).then(|| entry.value().clone()));
                 entry.retire(&mut retired);
                 true
             }
-            Slot::Loading(_) => false,
+            None => false,
         });
         if found {
             self.stored.fetch_sub(1, Ordering::Relaxed);
@@ -382,7 +550,7 @@ where
         let mut removed: isize = 0;
         let mut retired = Retired::new();
         self.map.retain_sync(|_, slot| {
-            if let Slot::Ready(entry) = slot {
+            if let Some(entry) = slot.entry() {
                 removed += 1;
                 entry.retire(&mut retired);
             }
@@ -412,7 +580,7 @@ where
         let now = self.config.clock.recent();
         let mut live = 0;
         self.map.iter_sync(|_, slot| {
-            if matches!(slot, Slot::Ready(e) if e.is_live(now)) {
+            if slot.entry().is_some_and(|e| e.is_live(now)) {
                 live += 1;
             }
             true
@@ -424,10 +592,10 @@ where
     pub(crate) fn for_each_live(&self, mut f: impl FnMut(&K, &V, Option<Duration>)) {
         let now = self.config.clock.precise();
         self.map.iter_sync(|key, slot| {
-            if let Slot::Ready(entry) = slot
+            if let Some(entry) = slot.entry()
                 && entry.is_live(now)
             {
-                f(key, entry.value(), remaining(entry.expires_at, now));
+                f(key, entry.value(), remaining(entry.expires_at(), now));
             }
             true
         });
@@ -471,8 +639,8 @@ where
     {
         let now = self.config.clock.recent();
         let mut retired = Retired::new();
-        let removed = self.map.remove_if_sync(key, |slot| match slot {
-            Slot::Ready(e) if e.id == id && !e.is_live(now) => {
+        let removed = self.map.remove_if_sync(key, |slot| match slot.entry() {
+            Some(e) if e.id() == id && !e.is_live(now) => {
                 e.retire(&mut retired);
                 true
             }
@@ -557,8 +725,8 @@ where
             };
             let mut was_live = false;
             let mut retired = Retired::new();
-            let removed = self.map.remove_if_sync(&key, |slot| match slot {
-                Slot::Ready(e) if e.id == id => {
+            let removed = self.map.remove_if_sync(&key, |slot| match slot.entry() {
+                Some(e) if e.id() == id => {
                     was_live = e.is_live(now);
                     e.retire(&mut retired);
                     true
@@ -582,7 +750,7 @@ where
     /// Whether `key` still holds entry `id`.
     fn holds(&self, key: &K, id: u64) -> bool {
         self.map
-            .peek_with(key, |_, slot| matches!(slot, Slot::Ready(e) if e.id == id))
+            .peek_with(key, |_, slot| slot.entry().is_some_and(|e| e.id() == id))
             .unwrap_or(false)
     }
 
@@ -597,8 +765,8 @@ where
     ) -> Option<(K, u64)> {
         let expiry = self
             .map
-            .peek_with(&item.key, |_, slot| match slot {
-                Slot::Ready(e) if e.id == item.id => Some(e.expires_at),
+            .peek_with(&item.key, |_, slot| match slot.entry() {
+                Some(e) if e.id() == item.id => Some(e.expires_at()),
                 _ => None,
             })
             .flatten()?;
@@ -669,8 +837,8 @@ where
     /// The state of the entry a ring item refers to; clears its `accessed` bit.
     fn status(&self, key: &K, id: u64, now: Nanos) -> Status {
         self.map
-            .peek_with(key, |_, slot| match slot {
-                Slot::Ready(e) if e.id == id => {
+            .peek_with(key, |_, slot| match slot.entry() {
+                Some(e) if e.id() == id => {
                     if !e.is_live(now) {
                         Status::Expired
                     } else if e.accessed.swap(false, Ordering::Relaxed) {
@@ -723,7 +891,7 @@ where
                     .into_iter()
                     .filter(|(key, id)| {
                         self.map
-                            .read_sync(key, |_, slot| matches!(slot, Slot::Ready(e) if e.id == *id))
+                            .read_sync(key, |_, slot| slot.entry().is_some_and(|e| e.id() == *id))
                             .unwrap_or(false)
                     })
                     .collect::<Vec<_>>()
@@ -740,10 +908,15 @@ where
                     }
                 });
             }
-            for (key, id) in expired {
-                if self.remove_expired(&key, id) {
-                    removed += 1;
-                }
+            let mut gone: Vec<u64> = expired
+                .into_iter()
+                .filter(|(key, id)| self.remove_expired(key, *id))
+                .map(|(_, id)| id)
+                .collect();
+            if !gone.is_empty() {
+                removed += gone.len();
+                gone.sort_unstable();
+                self.rings[ring].with(|queue| queue.drop_front_items(&gone));
             }
         }
         removed
@@ -794,6 +967,8 @@ fn remaining(expires_at: Nanos, now: Nanos) -> Option<Duration> {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::{Config, RINGS, Store};
     use crate::clock::Clock;
 
@@ -803,6 +978,130 @@ mod tests {
             max_entries,
             clock: Clock::mock().0,
         })
+    }
+
+    /// An unbounded store with a TTL of one second on a mock clock.
+    fn one_second_store() -> (
+        std::sync::Arc<Store<u64, u64>>,
+        std::sync::Arc<crate::clock::MockClock>,
+    ) {
+        let (clock, mock) = Clock::mock();
+        let store = Store::new(Config {
+            ttl: Some(Duration::from_secs(1)),
+            max_entries: usize::MAX,
+            clock,
+        });
+        (store, mock)
+    }
+
+    /// Where the map keeps `key`'s slot now.
+    fn slot_address(store: &Store<u64, u64>, key: u64) -> Option<usize> {
+        store
+            .map
+            .read_sync(&key, |_, slot| std::ptr::from_ref(slot) as usize)
+    }
+
+    /// A computed value fills the slot its flight was given, in place: a miss
+    /// takes one slot of the map, not a second one for the value with the
+    /// flight's left behind as garbage (H7).
+    #[test]
+    fn a_computed_value_fills_the_flights_slot() {
+        let store = store(100);
+        let mut loading = None;
+        let value = store.try_get_with::<()>(7, || {
+            loading = slot_address(&store, 7);
+            Ok(70)
+        });
+        assert_eq!(value, Ok(70));
+        assert!(loading.is_some(), "the flight has a slot while it runs");
+        assert_eq!(
+            slot_address(&store, 7),
+            loading,
+            "the value is in the same slot"
+        );
+        assert_eq!(store.get(&7), Some(70));
+    }
+
+    /// A slot costs no more than the enum of an entry or a flight it replaced:
+    /// the `ready` flag sits in the entry's padding (the map's slots are read
+    /// on every hit, and their size is most of a cache's memory).
+    #[test]
+    fn a_slot_is_an_entry_and_a_pointer() {
+        assert_eq!(std::mem::size_of::<super::Slot<u64>>(), 40);
+    }
+
+    /// Once its value is stored, nothing in the map keeps the flight (or a
+    /// copy of the value in it) alive.
+    #[test]
+    fn a_filled_slot_lets_go_of_its_flight() {
+        let store = store(100);
+        let mut flight = None;
+        store
+            .try_get_with::<()>(7, || {
+                flight = store
+                    .map
+                    .read_sync(&7, |_, slot| slot.flight())
+                    .flatten()
+                    .map(|f| std::sync::Arc::downgrade(&f));
+                Ok(70)
+            })
+            .unwrap();
+        let flight = flight.expect("the slot held the flight while it ran");
+        assert_eq!(flight.strong_count(), 0, "the flight is gone");
+        assert!(
+            store
+                .map
+                .read_sync(&7, |_, slot| slot.flight().is_none())
+                .unwrap(),
+            "the filled slot names no flight"
+        );
+    }
+
+    /// The sweep drops the ring items of the entries it removes as expired
+    /// right away, not when its walk next reaches them: under churn with one
+    /// TTL the rings hold about the live entries (H7).
+    #[test]
+    fn the_sweep_drops_the_items_of_the_entries_it_expires() {
+        let _paused = super::maintenance::pause_background_sweep();
+        let (store, mock) = one_second_store();
+        for k in 0..10_000 {
+            store.try_get_with::<()>(k, || Ok(k)).unwrap();
+        }
+        mock.advance(Duration::from_secs(2));
+        for k in 10_000..15_000 {
+            store.try_get_with::<()>(k, || Ok(k)).unwrap();
+        }
+        // A step that walks no items: only the expiry heaps act.
+        assert_eq!(store.sweep_step(0), 10_000);
+        assert_eq!(store.len(), 5_000);
+        assert_eq!(store.ring_items(), 5_000);
+    }
+
+    /// A ring's queues and expiry heap grow by a quarter when full, not by
+    /// doubling: they keep their peak capacity, and a peak just past a power
+    /// of two would otherwise hold twice the memory for good (H7).
+    #[test]
+    fn rings_grow_by_a_quarter() {
+        // A background round would take items out of the queues while it walks them.
+        let _paused = super::maintenance::pause_background_sweep();
+        let (store, _mock) = one_second_store();
+        for k in 0..100_000 {
+            store.insert(k, k, Some(Duration::from_secs(1)));
+        }
+        for (i, ring) in store.rings.iter().enumerate() {
+            ring.with(|queue| {
+                let (len, capacity) = (queue.small.len(), queue.small.capacity());
+                assert!(
+                    capacity <= len + len / 4 + 16,
+                    "ring {i}: {len} items in {capacity}"
+                );
+                let (len, capacity) = (queue.expiry.len(), queue.expiry.capacity());
+                assert!(
+                    capacity <= len + len / 4 + 16,
+                    "ring {i}: {len} expiries in {capacity}"
+                );
+            });
+        }
     }
 
     /// The ghost queues hold at most what the main queues can (0.9x the bound,

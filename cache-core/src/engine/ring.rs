@@ -217,11 +217,15 @@ impl<K: Clone> Ring<K> {
     pub(crate) fn push(&self, key: &K, hash: u64, id: u64, expires_at: Nanos) {
         self.with(|queue| {
             let item = (key.clone(), id);
-            if queue.ghost.take(hash) {
-                queue.main.push_back(item);
+            let items = if queue.ghost.take(hash) {
+                &mut queue.main
             } else {
-                queue.small.push_back(item);
+                &mut queue.small
+            };
+            if items.len() == items.capacity() {
+                items.reserve_exact(growth(items.capacity()));
             }
+            items.push_back(item);
             queue.track_expiry(key, id, expires_at);
         });
     }
@@ -270,6 +274,16 @@ impl<K: Clone> Ring<K> {
 /// enough not to matter, and it spares the small caches' rings reallocating.
 const KEEP_CAPACITY: usize = 1024;
 
+/// Items to add to a full queue or heap of `capacity`: a quarter more, not
+/// the double that `push` would take. Queues and heaps keep the capacity of
+/// their peak, and under churn with a TTL their length moves by a fraction
+/// around the live entries (the sweep removes expired ones in rounds): a
+/// peak just past a power of two would otherwise double the memory they
+/// hold for good (H7). Still geometric, so pushes stay O(1) amortized.
+fn growth(capacity: usize) -> usize {
+    (capacity / 4).max(16)
+}
+
 fn should_shrink(len: usize, capacity: usize) -> bool {
     capacity > KEEP_CAPACITY && capacity / 4 > len
 }
@@ -277,11 +291,34 @@ fn should_shrink(len: usize, capacity: usize) -> bool {
 impl<K: Clone> Queue<K> {
     pub(crate) fn track_expiry(&mut self, key: &K, id: u64, at: Nanos) {
         if at != NEVER {
+            if self.expiry.len() == self.expiry.capacity() {
+                self.expiry.reserve_exact(growth(self.expiry.capacity()));
+            }
             self.expiry.push(Reverse(Expiring {
                 at,
                 id,
                 key: key.clone(),
             }));
+        }
+    }
+
+    /// Drops the items at the front of `small` and of `main` whose entries are
+    /// among `gone` (ids, sorted), stopping at the first item of an entry not
+    /// in it. The sweep calls it with the entries it just removed as expired:
+    /// under one TTL those are the oldest, so their items lead the queues, and
+    /// dropping them here keeps the queues at about the live entries instead of
+    /// waiting for the walk to reach them (up to a second later, by when a
+    /// churn of short-lived keys has piled up another TTL's worth of items and
+    /// the queues have doubled their capacity; H7). Items left behind (other
+    /// TTLs, entries removed otherwise) are the walk's, as before.
+    pub(crate) fn drop_front_items(&mut self, gone: &[u64]) {
+        for items in [&mut self.small, &mut self.main] {
+            while items
+                .front()
+                .is_some_and(|(_, id)| gone.binary_search(id).is_ok())
+            {
+                items.pop_front();
+            }
         }
     }
 
