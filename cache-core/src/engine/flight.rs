@@ -23,7 +23,8 @@ use event_listener::Event;
 
 // std's in the engine; loom's when `flight_loom` compiles this file again for
 // the model check (see `sync`).
-use super::sync::{Arc, Condvar, Mutex, MutexGuard};
+use super::sync::{Arc, AtomicBool, Condvar, Mutex, MutexGuard};
+use std::sync::atomic::Ordering;
 
 /// The outcome a waiter sees.
 pub(crate) enum Outcome<V> {
@@ -59,6 +60,11 @@ pub(crate) struct Flight<V> {
     /// once (event-listener would wake them one by one, each then taking its
     /// list's lock again to listen and to unlisten).
     settled: Condvar,
+    /// Whether a caller found this flight in the map and will wait for it
+    /// ([`Flight::join`]). Set and read under the key's bucket lock, so once
+    /// the map no longer names the flight it is final: the leader then knows
+    /// exactly whether anyone needs its value.
+    joined: AtomicBool,
 }
 
 impl<V: Clone> Flight<V> {
@@ -71,7 +77,21 @@ impl<V: Clone> Flight<V> {
             }),
             event: Event::new(),
             settled: Condvar::new(),
+            joined: AtomicBool::new(false),
         })
+    }
+
+    /// Marks the flight as waited for. Call it holding the key's bucket lock,
+    /// as the caller takes its handle from the map.
+    pub(crate) fn join(&self) {
+        self.joined.store(true, Ordering::Relaxed);
+    }
+
+    /// Whether a caller joined the flight. Final once the map no longer names
+    /// it (its slot was filled, replaced or removed), as joins happen under
+    /// the bucket lock while it does.
+    pub(crate) fn joined(&self) -> bool {
+        self.joined.load(Ordering::Relaxed)
     }
 
     fn state(&self) -> MutexGuard<'_, Inner<V>> {

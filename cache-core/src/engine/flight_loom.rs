@@ -30,6 +30,7 @@ use loom::thread;
 
 /// What `flight.rs` gets as `super::sync` in this copy.
 mod sync {
+    pub(crate) use loom::sync::atomic::AtomicBool;
     pub(crate) use loom::sync::{Arc, Condvar, Mutex, MutexGuard};
 }
 
@@ -176,6 +177,8 @@ enum Claim {
 struct Map {
     slot: Mutex<Slot>,
     bodies: AtomicUsize,
+    /// Waits that ended without a value (the flight was abandoned).
+    retries: AtomicUsize,
     /// Whether the first body to run fails (its leader abandons the flight).
     fail_first: bool,
 }
@@ -189,25 +192,22 @@ struct Leader<'a> {
 }
 
 impl Leader<'_> {
-    /// `Store::complete`: fills its own slot, letting go of the slot's handle
-    /// on the flight, and, outside the lock, hands the value to the waiters if
-    /// it counted any handle beyond its own and the slot's before that (else
-    /// settles without it), as `load.rs` does.
+    /// `Store::complete`: fills its own slot and, outside the lock, hands the
+    /// value to the waiters if any joined (else settles without it), as
+    /// `load.rs`'s `settle` does; a slot replaced or removed meanwhile is left
+    /// as it is.
     fn complete(mut self, value: u32) {
         self.live = false;
-        let waited = {
+        {
             let mut slot = self.map.slot.lock().unwrap();
             if matches!(&*slot, Slot::Loading(f) if Arc::ptr_eq(f, &self.flight)) {
-                let waited = Arc::strong_count(&self.flight) > 2;
                 *slot = Slot::Ready(value);
-                Some(waited)
-            } else {
-                None
             }
-        };
-        match waited {
-            Some(false) => self.flight.abandon(),
-            Some(true) | None => self.flight.finish(value),
+        }
+        if self.flight.joined() {
+            self.flight.finish(value);
+        } else {
+            self.flight.abandon();
         }
     }
 }
@@ -231,6 +231,7 @@ impl Map {
         Arc::new(Self {
             slot: Mutex::new(Slot::Empty),
             bodies: AtomicUsize::new(0),
+            retries: AtomicUsize::new(0),
             fail_first,
         })
     }
@@ -240,7 +241,10 @@ impl Map {
         let mut slot = self.slot.lock().unwrap();
         match &*slot {
             Slot::Ready(value) => Claim::Hit(*value),
-            Slot::Loading(flight) => Claim::Wait(Arc::clone(flight)),
+            Slot::Loading(flight) => {
+                flight.join();
+                Claim::Wait(Arc::clone(flight))
+            }
             Slot::Empty => {
                 let flight = Flight::new();
                 *slot = Slot::Loading(Arc::clone(&flight));
@@ -276,6 +280,7 @@ impl Map {
                     if let Outcome::Value(value) = flight.wait() {
                         return Ok(value);
                     }
+                    self.retries.fetch_add(1, Ordering::SeqCst);
                 }
                 Claim::Lead(flight) => {
                     let leader = self.leader(flight);
@@ -301,6 +306,7 @@ impl Map {
                     if let Outcome::Value(value) = flight.wait_async().await {
                         return Ok(value);
                     }
+                    self.retries.fetch_add(1, Ordering::SeqCst);
                 }
                 Claim::Lead(flight) => {
                     let leader = self.leader(flight);
@@ -312,6 +318,11 @@ impl Map {
                 }
             }
         }
+    }
+
+    /// `Store::clear`: empties the slot, a computation's included.
+    fn clear(&self) {
+        *self.slot.lock().unwrap() = Slot::Empty;
     }
 
     fn stored(&self) -> Option<u32> {
@@ -407,5 +418,35 @@ fn loom_cancelled_async_caller_hands_over() {
         assert_eq!(map.load(|| map.body()), Ok(42));
         cancelled.join().unwrap();
         assert_eq!(map.stored(), Some(42));
+    });
+}
+
+/// The cache is cleared while a leader computes and another caller misses:
+/// however they interleave, nobody waits forever and both callers get the
+/// value; a second body runs only for a caller that found the slot emptied
+/// (one that joined the first flight gets its value, even though the leader
+/// then finds its slot gone).
+#[test]
+fn loom_clear_during_a_computation_hands_the_value_over() {
+    check(|| {
+        let map = Map::new(false);
+        let caller = {
+            let map = Arc::clone(&map);
+            thread::spawn(move || map.load(|| map.body()))
+        };
+        let clearer = {
+            let map = Arc::clone(&map);
+            thread::spawn(move || map.clear())
+        };
+        assert_eq!(map.load(|| map.body()), Ok(42));
+        clearer.join().unwrap();
+        assert_eq!(caller.join().unwrap(), Ok(42));
+        let bodies = map.bodies.load(Ordering::SeqCst);
+        assert!((1..=2).contains(&bodies), "{bodies} bodies");
+        assert_eq!(
+            map.retries.load(Ordering::SeqCst),
+            0,
+            "a caller that joined the flight was sent to compute again"
+        );
     });
 }

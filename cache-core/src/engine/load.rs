@@ -21,15 +21,16 @@ enum Claim<V> {
     Lead(Arc<Flight<V>>),
 }
 
-/// Abandons the flight unless the leader completed it: a panic, a cancelled
-/// future or an error all hand the key over to one waiter.
+/// Abandons the flight unless the leader completed it: a panic (in the body,
+/// or in a `Clone` or `Hash` of the user's while the value is stored), a
+/// cancelled future or an error all hand the key over to one waiter.
 struct Leader<'a, K, V>
 where
     K: Eq + Hash + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
     store: &'a Store<K, V>,
-    key: Option<K>,
+    key: Option<&'a K>,
     flight: Arc<Flight<V>>,
 }
 
@@ -39,9 +40,12 @@ where
     V: Clone + Send + Sync + 'static,
 {
     fn complete(mut self, value: V) {
-        if let Some(key) = self.key.take() {
+        if let Some(key) = self.key {
             self.store.complete(key, &self.flight, value);
         }
+        // Completed: the guard stands down only now, so that a panic inside
+        // `complete` still abandons the flight.
+        self.key = None;
     }
 }
 
@@ -55,20 +59,20 @@ where
             let flight = &self.flight;
             self.store
                 .map
-                .remove_if_sync(&key, |slot| slot.is_loading(flight));
+                .remove_if_sync(key, |slot| slot.is_loading(flight));
             flight.abandon();
         }
     }
 }
 
 /// Settles a leader's flight once the map no longer names it (its slot was
-/// replaced or removed), so no new waiter can join: hands `value` to the waiters
-/// if there are any. Otherwise nobody can read it, and it is not left in the
-/// flight: the replaced slot keeps its handle until the map reuses the slot,
-/// and the value would live (beyond the cache's bound) as long.
-fn settle<V: Clone>(flight: &Arc<Flight<V>>, value: Option<V>) {
+/// filled, replaced or removed), so no new waiter can join: hands `value` to
+/// the waiters if any joined. Otherwise nobody can read it, and it is not left
+/// in the flight: a replaced slot keeps its handle until the map reuses the
+/// slot, and the value would live (beyond the cache's bound) as long.
+fn settle<V: Clone>(flight: &Flight<V>, value: Option<V>) {
     match value {
-        Some(value) if Arc::strong_count(flight) > 2 => flight.finish(value),
+        Some(value) if flight.joined() => flight.finish(value),
         _ => flight.abandon(),
     }
 }
@@ -94,11 +98,15 @@ where
                     self.stats.bump(Counter::Expirations);
                     Claim::Lead(flight)
                 }
-                None => match occupied.get().flight() {
-                    Some(flight) => Claim::Wait(flight),
-                    // A slot is filled when it lets go of its flight, so this
-                    // does not happen; were it to, the slot is ours to fill.
+                None => match Slot::flight(&occupied) {
+                    Some(flight) => {
+                        flight.join();
+                        Claim::Wait(flight)
+                    }
+                    // A slot lets go of its flight only when it is filled, so
+                    // this does not happen; were it to, the slot is ours to fill.
                     None => {
+                        debug_assert!(false, "a slot neither filled nor loading");
                         let flight = Flight::new();
                         occupied.update(Slot::loading(Arc::clone(&flight)));
                         Claim::Lead(flight)
@@ -116,56 +124,48 @@ where
     /// Stores the leader's value in its own slot (unless the slot was removed or
     /// replaced meanwhile: a `clear` or `insert` during the computation wins) and
     /// hands the value to the waiters.
-    fn complete(&self, key: K, flight: &Arc<Flight<V>>, value: V) {
+    fn complete(&self, key: &K, flight: &Arc<Flight<V>>, value: V) {
         if self.config.ttl.is_some_and(|ttl| ttl.is_zero()) {
             // A zero TTL stores nothing: the flight only shares the value with
             // its waiters (the storage backends' in-process single-flight).
-            self.map
-                .remove_if_sync(&key, |slot| slot.is_loading(flight));
+            self.map.remove_if_sync(key, |slot| slot.is_loading(flight));
             settle(flight, Some(value));
             return;
         }
         let expires_at = self.config.clock.expiry_after(self.config.ttl);
-        let hash = self.ring_hash(&key);
+        let hash = self.ring_hash(key);
         let ring = ring_index(hash);
         let mut value = Some(value);
         let mut stored = None;
-        if let MapEntry::Occupied(occupied) = self.map.entry_sync(key)
+        if let MapEntry::Occupied(occupied) = self.map.entry_sync(key.clone())
             && occupied.get().is_loading(flight)
             && let Some(stored_value) = value.take()
         {
-            // Only `claim` hands out the flight, under this bucket lock: with no
-            // handle but ours and the slot's, no one waits or can start waiting,
-            // so the value moves into the entry instead of a clone.
-            if Arc::strong_count(flight) > 2 {
+            // Callers join the flight only in `claim`, under this bucket lock,
+            // and none can once the slot is filled: unless one joined, the
+            // value moves into the entry instead of a clone.
+            if flight.joined() {
                 value = Some(stored_value.clone());
             }
             let id = self.rings[ring].allocate_id();
             // The slot is filled in place (it lets go of the flight), not
             // replaced: one slot per computed key.
-            if occupied.get().fill(stored_value, expires_at, id) {
+            if Slot::fill(&occupied, stored_value, expires_at, id) {
                 self.rings[ring].push(occupied.key(), hash, id, expires_at);
                 stored = Some(id);
             }
-            drop(occupied);
-            // Counted before the slot let go: `value` is here if anyone waits.
-            match value {
-                Some(value) => flight.finish(value),
-                None => flight.abandon(),
-            }
-        } else {
-            settle(flight, value);
         }
+        settle(flight, value);
         if let Some(id) = stored {
             self.added_one(ring, id);
         }
     }
 
-    fn leader(&self, key: &K, flight: Arc<Flight<V>>) -> Leader<'_, K, V> {
+    fn leader<'a>(&'a self, key: &'a K, flight: Arc<Flight<V>>) -> Leader<'a, K, V> {
         self.stats.bump(Counter::Computations);
         Leader {
             store: self,
-            key: Some(key.clone()),
+            key: Some(key),
             flight,
         }
     }

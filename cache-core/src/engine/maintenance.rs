@@ -123,12 +123,13 @@ where
 fn run() {
     loop {
         std::thread::sleep(SWEEP_INTERVAL);
+        // Taken before the caches are: a paused sweep holds no cache alive.
+        let sweeping = SWEEPING.lock().unwrap_or_else(|e| e.into_inner());
         let caches: Vec<Arc<dyn Sweep>> = {
             let mut registry = registry();
             registry.caches.retain(|weak| weak.strong_count() > 0);
             registry.caches.iter().filter_map(Weak::upgrade).collect()
         };
-        let sweeping = SWEEPING.lock().unwrap_or_else(|e| e.into_inner());
         for cache in &caches {
             cache.sweep_round();
         }

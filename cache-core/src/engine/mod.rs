@@ -24,6 +24,7 @@ mod sync;
 
 use std::cell::UnsafeCell;
 use std::hash::{BuildHasher, Hash};
+use std::marker::PhantomData;
 use std::mem::{MaybeUninit, needs_drop};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicIsize, AtomicPtr, AtomicU64, AtomicUsize, Ordering};
@@ -249,66 +250,90 @@ impl<V> Slot<V> {
             .then_some(&self.entry)
     }
 
-    /// Whether this is the slot of `flight` (and not yet filled).
-    ///
-    /// Call it holding the key's bucket lock.
+    /// Whether this is the slot of `flight` (and not yet filled). Only
+    /// compares addresses; meaningful under the key's bucket lock.
     fn is_loading(&self, flight: &Arc<Flight<V>>) -> bool {
         self.flight.is(flight)
     }
 
-    /// The flight computing this slot's value, if it is not filled.
-    ///
-    /// Call it holding the key's bucket lock.
-    fn flight(&self) -> Option<Arc<Flight<V>>> {
-        self.flight.get()
+    /// The flight computing the value of `occupied`'s slot, if it is not
+    /// filled. The occupied entry holds the key's bucket lock.
+    fn flight<K>(occupied: &MapOccupied<'_, K, V>) -> Option<Arc<Flight<V>>>
+    where
+        K: Eq + Hash + 'static,
+    {
+        // SAFETY: `occupied` holds the bucket lock.
+        unsafe { occupied.get().flight.get() }
     }
 
-    /// Stores the leader's value into its loading slot and lets go of the
-    /// flight: from here on a caller finds the entry, and no one can join the
-    /// flight any more. Returns `false`, and stores nothing, if the slot
-    /// already held an entry.
-    ///
-    /// Call it holding the key's bucket lock.
-    fn fill(&self, value: V, expires_at: Nanos, id: u64) -> bool {
-        let entry = &self.entry;
+    /// Stores the leader's value into its loading slot, `occupied`'s, and lets
+    /// go of the flight: from here on a caller finds the entry, and no one can
+    /// join the flight any more. Returns `false`, and stores nothing, if the
+    /// slot already held an entry.
+    fn fill<K>(occupied: &MapOccupied<'_, K, V>, value: V, expires_at: Nanos, id: u64) -> bool
+    where
+        K: Eq + Hash + 'static,
+    {
+        let slot = occupied.get();
+        let entry = &slot.entry;
         if entry.ready.load(Ordering::Relaxed) {
             return false;
         }
         // SAFETY: the entry is not ready, so no reader reaches the value (they
-        // read it only through `Slot::entry`, after `ready`), and the caller holds
+        // read it only through `Slot::entry`, after `ready`), and `occupied` holds
         // the bucket lock, so no other writer runs: this is the one write. The
         // release store of `ready` below publishes it.
         unsafe { (*entry.value.get()).write(value) };
         entry.expires_at.store(expires_at, Ordering::Relaxed);
         entry.id.store(id, Ordering::Relaxed);
         entry.ready.store(true, Ordering::Release);
-        drop(self.flight.take());
+        // SAFETY: `occupied` holds the bucket lock.
+        drop(unsafe { slot.flight.take() });
         true
     }
 }
+
+/// A key's slot with its bucket locked (what `entry_sync` gives).
+type MapOccupied<'a, K, V> = scc::hash_index::OccupiedEntry<'a, K, Slot<V>, Hasher>;
 
 /// The flight of a loading slot: one owned `Arc` kept as a raw pointer (null:
 /// none), so that the leader can let go of it when its value fills the slot
 /// (the map hands out slots by shared reference only). Every access but the
 /// drop holds the key's bucket lock, so a handle is never cloned while
 /// another thread releases it.
-struct FlightCell<V>(AtomicPtr<Flight<V>>);
+struct FlightCell<V> {
+    ptr: AtomicPtr<Flight<V>>,
+    /// Owns a handle: `Send` and `Sync` as the handle is.
+    _owns: PhantomData<Arc<Flight<V>>>,
+}
 
 impl<V> FlightCell<V> {
     fn new(flight: Arc<Flight<V>>) -> Self {
-        Self(AtomicPtr::new(Arc::into_raw(flight).cast_mut()))
+        Self {
+            ptr: AtomicPtr::new(Arc::into_raw(flight).cast_mut()),
+            _owns: PhantomData,
+        }
     }
 
     fn empty() -> Self {
-        Self(AtomicPtr::new(std::ptr::null_mut()))
+        Self {
+            ptr: AtomicPtr::new(std::ptr::null_mut()),
+            _owns: PhantomData,
+        }
     }
 
+    /// Compares addresses only (no access to the flight).
     fn is(&self, flight: &Arc<Flight<V>>) -> bool {
-        std::ptr::eq(self.0.load(Ordering::Relaxed), Arc::as_ptr(flight))
+        std::ptr::eq(self.ptr.load(Ordering::Relaxed), Arc::as_ptr(flight))
     }
 
-    fn get(&self) -> Option<Arc<Flight<V>>> {
-        let ptr = self.0.load(Ordering::Relaxed);
+    /// A new handle on the flight, if any.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the key's bucket lock (as every `take` does).
+    unsafe fn get(&self) -> Option<Arc<Flight<V>>> {
+        let ptr = self.ptr.load(Ordering::Relaxed);
         if ptr.is_null() {
             return None;
         }
@@ -321,8 +346,14 @@ impl<V> FlightCell<V> {
         }
     }
 
-    fn take(&self) -> Option<Arc<Flight<V>>> {
-        let ptr = self.0.swap(std::ptr::null_mut(), Ordering::Relaxed);
+    /// The cell's handle, leaving it empty.
+    ///
+    /// # Safety
+    ///
+    /// The caller holds the key's bucket lock (as every `get` does), or has
+    /// the cell to itself.
+    unsafe fn take(&self) -> Option<Arc<Flight<V>>> {
+        let ptr = self.ptr.swap(std::ptr::null_mut(), Ordering::Relaxed);
         // SAFETY: a non-null pointer came from `Arc::into_raw`, and the swap
         // hands the cell's count to this one caller.
         (!ptr.is_null()).then(|| unsafe { Arc::from_raw(ptr) })
@@ -331,7 +362,8 @@ impl<V> FlightCell<V> {
 
 impl<V> Drop for FlightCell<V> {
     fn drop(&mut self) {
-        drop(self.take());
+        // SAFETY: `&mut self`: no other access.
+        drop(unsafe { self.take() });
     }
 }
 
@@ -348,7 +380,7 @@ pub(crate) struct Store<K, V> {
     map: HashIndex<K, Slot<V>, Hasher>,
     rings: Box<[Ring<K>]>,
     ring_hasher: Hasher,
-    /// `Ready` entries in the map, live or expired-but-not-yet-removed. Signed: a
+    /// Filled slots in the map (entries), live or expired-but-not-yet-removed. Signed: a
     /// `clear` racing an insert may subtract before the insert adds.
     stored: AtomicIsize,
     /// Where the next sweep step starts.
@@ -797,7 +829,7 @@ where
             }
             match self.status(&key, id, now) {
                 Status::Stale => {}
-                Status::Accessed => queue.main.push_back((key, id)),
+                Status::Accessed => ring::push_back(&mut queue.main, (key, id)),
                 Status::Expired => return Some((key, id)),
                 Status::Idle => {
                     queue.ghost.remember(self.ring_hash(&key));
@@ -901,10 +933,10 @@ where
                 // meanwhile are newer.
                 self.rings[ring].with(|queue| {
                     for item in small.into_iter().rev() {
-                        queue.small.push_front(item);
+                        ring::push_front(&mut queue.small, item);
                     }
                     for item in main.into_iter().rev() {
-                        queue.main.push_front(item);
+                        ring::push_front(&mut queue.main, item);
                     }
                 });
             }
@@ -1026,6 +1058,7 @@ mod tests {
     /// the `ready` flag sits in the entry's padding (the map's slots are read
     /// on every hit, and their size is most of a cache's memory).
     #[test]
+    #[cfg(target_pointer_width = "64")]
     fn a_slot_is_an_entry_and_a_pointer() {
         assert_eq!(std::mem::size_of::<super::Slot<u64>>(), 40);
     }
@@ -1035,26 +1068,105 @@ mod tests {
     #[test]
     fn a_filled_slot_lets_go_of_its_flight() {
         let store = store(100);
+        let flight_of = |store: &Store<u64, u64>| match store.map.entry_sync(7) {
+            scc::hash_index::Entry::Occupied(occupied) => super::Slot::flight(&occupied),
+            scc::hash_index::Entry::Vacant(_) => None,
+        };
         let mut flight = None;
         store
             .try_get_with::<()>(7, || {
-                flight = store
-                    .map
-                    .read_sync(&7, |_, slot| slot.flight())
-                    .flatten()
-                    .map(|f| std::sync::Arc::downgrade(&f));
+                flight = flight_of(&store).map(|f| std::sync::Arc::downgrade(&f));
                 Ok(70)
             })
             .unwrap();
         let flight = flight.expect("the slot held the flight while it ran");
         assert_eq!(flight.strong_count(), 0, "the flight is gone");
         assert!(
-            store
-                .map
-                .read_sync(&7, |_, slot| slot.flight().is_none())
-                .unwrap(),
+            flight_of(&store).is_none(),
             "the filled slot names no flight"
         );
+    }
+
+    /// A value whose clone number `at` (counted from 1) panics.
+    #[derive(Debug)]
+    struct Bomb {
+        clones: std::sync::Arc<std::sync::atomic::AtomicUsize>,
+        at: usize,
+    }
+
+    impl Clone for Bomb {
+        fn clone(&self) -> Self {
+            let n = self
+                .clones
+                .fetch_add(1, std::sync::atomic::Ordering::SeqCst)
+                + 1;
+            assert_ne!(n, self.at, "clone {n} panics");
+            Self {
+                clones: std::sync::Arc::clone(&self.clones),
+                at: self.at,
+            }
+        }
+    }
+
+    /// A leader whose value panics while it is handed to a waiter (the clone
+    /// for the waiter, under the bucket lock) still abandons its flight: the
+    /// waiter computes in its turn instead of waiting forever.
+    #[test]
+    fn a_panic_while_storing_hands_the_key_over() {
+        let store: std::sync::Arc<Store<u64, Bomb>> = Store::new(Config {
+            ttl: None,
+            max_entries: 100,
+            clock: Clock::mock().0,
+        });
+        let clones = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        // Clone 1: the leader's result for `complete`; clone 2: the waiter's copy.
+        let bomb = Bomb {
+            clones: std::sync::Arc::clone(&clones),
+            at: 2,
+        };
+        let joined = |store: &Store<u64, Bomb>| match store.map.entry_sync(7) {
+            scc::hash_index::Entry::Occupied(occupied) => {
+                super::Slot::flight(&occupied).is_some_and(|f| f.joined())
+            }
+            scc::hash_index::Entry::Vacant(_) => false,
+        };
+        let (entered_tx, entered_rx) = std::sync::mpsc::channel();
+        let leader = {
+            let store = std::sync::Arc::clone(&store);
+            std::thread::spawn(move || {
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                    store.try_get_with::<()>(7, || {
+                        entered_tx.send(()).unwrap();
+                        while !joined(&store) {
+                            std::thread::yield_now();
+                        }
+                        Ok(bomb)
+                    })
+                }))
+                .is_err()
+            })
+        };
+        entered_rx.recv().unwrap();
+        let (done_tx, done_rx) = std::sync::mpsc::channel();
+        let waiter = {
+            let store = std::sync::Arc::clone(&store);
+            let clones = std::sync::Arc::clone(&clones);
+            std::thread::spawn(move || {
+                let got = store.try_get_with::<()>(7, || {
+                    Ok(Bomb {
+                        clones,
+                        at: usize::MAX,
+                    })
+                });
+                done_tx.send(got.is_ok()).unwrap();
+            })
+        };
+        assert!(leader.join().unwrap(), "the leader's store panicked");
+        let got = done_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the waiter is left waiting on an abandoned key");
+        assert!(got);
+        waiter.join().unwrap();
     }
 
     /// The sweep drops the ring items of the entries it removes as expired

@@ -222,10 +222,7 @@ impl<K: Clone> Ring<K> {
             } else {
                 &mut queue.small
             };
-            if items.len() == items.capacity() {
-                items.reserve_exact(growth(items.capacity()));
-            }
-            items.push_back(item);
+            push_back(items, item);
             queue.track_expiry(key, id, expires_at);
         });
     }
@@ -273,6 +270,24 @@ impl<K: Clone> Ring<K> {
 /// Capacity (items) below which a ring's collections are left alone: small
 /// enough not to matter, and it spares the small caches' rings reallocating.
 const KEEP_CAPACITY: usize = 1024;
+
+/// Appends `item`, growing a full queue by a quarter (see [`growth`]).
+pub(crate) fn push_back<T>(items: &mut VecDeque<T>, item: T) {
+    make_room(items);
+    items.push_back(item);
+}
+
+/// Prepends `item`, growing a full queue by a quarter (see [`growth`]).
+pub(crate) fn push_front<T>(items: &mut VecDeque<T>, item: T) {
+    make_room(items);
+    items.push_front(item);
+}
+
+fn make_room<T>(items: &mut VecDeque<T>) {
+    if items.len() == items.capacity() {
+        items.reserve_exact(growth(items.capacity()));
+    }
+}
 
 /// Items to add to a full queue or heap of `capacity`: a quarter more, not
 /// the double that `push` would take. Queues and heaps keep the capacity of
@@ -327,6 +342,30 @@ impl<K: Clone> Queue<K> {
         match self.expiry.peek() {
             Some(Reverse(top)) if top.at <= now => self.expiry.pop().map(|Reverse(item)| item),
             _ => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::VecDeque;
+
+    /// Queues grow by a quarter when full, at the back and at the front.
+    #[test]
+    fn queues_grow_by_a_quarter() {
+        let mut back = VecDeque::new();
+        let mut front = VecDeque::new();
+        for i in 0..100_000u64 {
+            super::push_back(&mut back, i);
+            super::push_front(&mut front, i);
+            for items in [&back, &front] {
+                let len = items.len();
+                assert!(
+                    items.capacity() <= len + len / 4 + 16,
+                    "{len} in {}",
+                    items.capacity()
+                );
+            }
         }
     }
 }
