@@ -40,6 +40,9 @@ use ring::Ring;
 
 /// Number of eviction rings; a power of two.
 const RINGS: usize = 16;
+/// Ring items the sweep's walk checks per hold of a ring lock, at least (see
+/// [`Store::walk`]).
+const WALK_CHUNK: usize = 1024;
 
 type Hasher = foldhash::fast::RandomState;
 
@@ -895,7 +898,7 @@ where
         for _ in 0..RINGS {
             let ring = self.sweep_cursor.fetch_add(1, Ordering::Relaxed) & (RINGS - 1);
             let mut expired = Vec::new();
-            let batches: [Vec<(K, u64)>; 2] = self.rings[ring].with(|queue| {
+            self.rings[ring].with(|queue| {
                 while let Some(item) = queue.pop_expired(now) {
                     expired.extend(self.resolve(queue, item, now));
                 }
@@ -908,38 +911,9 @@ where
                         .filter(|item| self.holds(&item.0.key, item.0.id))
                         .collect();
                 }
-                [&mut queue.small, &mut queue.main].map(|items| {
-                    let n = items.len().min(left);
-                    left -= n;
-                    items.drain(..n).collect()
-                })
             });
-            // Staleness is decided with the bucket-locked read, outside the ring lock
-            // (lock order: bucket, then ring): a lock-free peek can miss an entry
-            // while the table resizes, and dropping a live entry's item would make
-            // it unevictable.
-            let [small, main] = batches.map(|batch| {
-                batch
-                    .into_iter()
-                    .filter(|(key, id)| {
-                        self.map
-                            .read_sync(key, |_, slot| slot.entry().is_some_and(|e| e.id() == *id))
-                            .unwrap_or(false)
-                    })
-                    .collect::<Vec<_>>()
-            });
-            if !small.is_empty() || !main.is_empty() {
-                // Back at the front of their queues, in their order: items pushed
-                // meanwhile are newer.
-                self.rings[ring].with(|queue| {
-                    for item in small.into_iter().rev() {
-                        ring::push_front(&mut queue.small, item);
-                    }
-                    for item in main.into_iter().rev() {
-                        ring::push_front(&mut queue.main, item);
-                    }
-                });
-            }
+            left -= self.walk(ring, Hand::Small, left);
+            left -= self.walk(ring, Hand::Main, left);
             let mut gone: Vec<u64> = expired
                 .into_iter()
                 .filter(|(key, id)| self.remove_expired(key, *id))
@@ -952,6 +926,47 @@ where
             }
         }
         removed
+    }
+
+    /// Walks up to `budget` items of ring `ring`'s `hand` queue from its front,
+    /// in place, dropping the items of entries that are gone. Returns the
+    /// items walked.
+    ///
+    /// Items never leave their queue: each is checked and, when stale, removed
+    /// under the ring lock, in chunks of at most a sixteenth of the queue (and
+    /// at least [`WALK_CHUNK`]) so the lock is let go between them. An item
+    /// taken out for the check would be out of the eviction hands' reach
+    /// meanwhile, and a hand would evict the entries stored after it instead:
+    /// on a loaded machine a descheduled sweep kept its batch out for
+    /// milliseconds, and old entries outlived new ones.
+    ///
+    /// The check is the lock-free read the hands themselves make under the
+    /// ring lock (`holds`): it never misses a present entry, even while the
+    /// table resizes (scc moves an entry into the new array before it leaves
+    /// the old one, and a read looks in the old array first, then in the new).
+    /// Between chunks the hands may pop items or the queue may change
+    /// otherwise; the walk then rechecks or skips a few items, which is
+    /// harmless: an item is only ever removed in the lock hold that found it
+    /// stale.
+    fn walk(&self, ring: usize, hand: Hand, budget: usize) -> usize {
+        let mut walked = 0;
+        let mut at = 0;
+        while walked < budget {
+            let (seen, kept) = self.rings[ring].with(|queue| {
+                let items = match hand {
+                    Hand::Small => &mut queue.small,
+                    Hand::Main => &mut queue.main,
+                };
+                let chunk = (items.len() / 16).max(WALK_CHUNK).min(budget - walked);
+                ring::drop_stale(items, at, chunk, |(key, id)| self.holds(key, *id))
+            });
+            walked += seen;
+            at += kept;
+            if seen == 0 {
+                break;
+            }
+        }
+        walked
     }
 
     /// Sweeps every ring once: removes every expired entry and every stale item.
@@ -1189,13 +1204,93 @@ mod tests {
         assert_eq!(store.ring_items(), 5_000);
     }
 
+    /// A key that runs a hook when it is hashed on the thread that set the
+    /// hook: a window into what the engine holds while it checks that key.
+    #[derive(Clone, PartialEq, Eq)]
+    struct Hooked(u64);
+
+    type Hook = (u64, Box<dyn FnOnce()>);
+
+    thread_local! {
+        static HOOK: std::cell::RefCell<Option<Hook>> = const { std::cell::RefCell::new(None) };
+    }
+
+    impl std::hash::Hash for Hooked {
+        fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+            let hook = HOOK.with(|hook| {
+                let mut hook = hook.borrow_mut();
+                if hook.as_ref().is_some_and(|(key, _)| *key == self.0) {
+                    hook.take()
+                } else {
+                    None
+                }
+            });
+            if let Some((_, run)) = hook {
+                run();
+            }
+            self.0.hash(state);
+        }
+    }
+
+    /// While the sweep checks a ring's items, an eviction hand in that ring
+    /// sees all of them or waits: the walk never takes items out of the
+    /// queue. (It used to check a batch taken out of the ring; a hand then
+    /// passed over the batch's old entries and evicted newer ones, and on a
+    /// loaded machine a descheduled sweep kept a batch out for milliseconds.)
+    /// The walk still drops the items of entries that are gone.
+    #[test]
+    fn the_walk_keeps_items_within_the_hands_reach() {
+        let _paused = super::maintenance::pause_background_sweep();
+        let store: std::sync::Arc<Store<Hooked, u64>> = Store::new(Config {
+            ttl: None,
+            max_entries: 1_000,
+            clock: Clock::mock().0,
+        });
+        for k in 0..64 {
+            store.insert(Hooked(k), k, None);
+        }
+        for k in (0..64).step_by(2) {
+            assert_eq!(store.remove(&Hooked(k)), Some(k));
+        }
+        let probe = 1;
+        let ring = super::ring_index(store.ring_hash(&Hooked(probe)));
+        let items = store.rings[ring].len();
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let (in_hook, in_store) = (seen.clone(), store.clone());
+        HOOK.with(|hook| {
+            *hook.borrow_mut() = Some((
+                probe,
+                Box::new(move || {
+                    let visible =
+                        in_store.rings[ring].try_with(|queue| queue.small.len() + queue.main.len());
+                    *in_hook.lock().unwrap() = Some(visible);
+                }),
+            ));
+        });
+        store.sweep_all();
+        let seen = seen.lock().unwrap().take();
+        let Some(visible) = seen else {
+            panic!("the walk never checked the probe's item");
+        };
+        if let Some(visible) = visible {
+            assert_eq!(
+                visible, items,
+                "a hand could see only {visible} of the ring's {items} items while the walk checked them"
+            );
+        }
+        assert_eq!(
+            store.ring_items(),
+            32,
+            "the items of removed entries are dropped"
+        );
+        assert_eq!(store.len(), 32);
+    }
+
     /// A ring's queues and expiry heap grow by a quarter when full, not by
     /// doubling: they keep their peak capacity, and a peak just past a power
     /// of two would otherwise hold twice the memory for good (H7).
     #[test]
     fn rings_grow_by_a_quarter() {
-        // A background round would take items out of the queues while it walks them.
-        let _paused = super::maintenance::pause_background_sweep();
         let (store, _mock) = one_second_store();
         for k in 0..100_000 {
             store.insert(k, k, Some(Duration::from_secs(1)));

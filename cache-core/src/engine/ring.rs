@@ -189,6 +189,17 @@ impl<K: Clone> Ring<K> {
         result
     }
 
+    /// Runs `f` on the queue if its lock is free now; `None` if it is held
+    /// (by this thread too): what an eviction hand could see at this moment.
+    #[cfg(test)]
+    pub(crate) fn try_with<R>(&self, f: impl FnOnce(&Queue<K>) -> R) -> Option<R> {
+        match self.queue.try_lock() {
+            Ok(queue) => Some(f(&queue)),
+            Err(std::sync::TryLockError::Poisoned(queue)) => Some(f(&queue.into_inner())),
+            Err(std::sync::TryLockError::WouldBlock) => None,
+        }
+    }
+
     /// The length of `small` as last published (no lock).
     pub(crate) fn small_len(&self) -> usize {
         self.small_len.load(AtomicOrdering::Relaxed)
@@ -277,10 +288,32 @@ pub(crate) fn push_back<T>(items: &mut VecDeque<T>, item: T) {
     items.push_back(item);
 }
 
-/// Prepends `item`, growing a full queue by a quarter (see [`growth`]).
-pub(crate) fn push_front<T>(items: &mut VecDeque<T>, item: T) {
-    make_room(items);
-    items.push_front(item);
+/// Checks up to `chunk` items of `items` from position `from` on, keeping
+/// those `live` accepts, in their order, and dropping the others. Returns the
+/// items checked and the items kept (the position after the last kept one is
+/// `from` plus that).
+pub(crate) fn drop_stale<T>(
+    items: &mut VecDeque<T>,
+    from: usize,
+    chunk: usize,
+    mut live: impl FnMut(&T) -> bool,
+) -> (usize, usize) {
+    let end = from.saturating_add(chunk).min(items.len());
+    if from >= end {
+        return (0, 0);
+    }
+    // Live items move down over the stale ones (every position in
+    // `kept..read` holds a stale item), so the stale ones end up in
+    // `kept..end`, removed at once.
+    let mut kept = from;
+    for read in from..end {
+        if live(&items[read]) {
+            items.swap(kept, read);
+            kept += 1;
+        }
+    }
+    items.drain(kept..end);
+    (end - from, kept - from)
 }
 
 fn make_room<T>(items: &mut VecDeque<T>) {
@@ -350,22 +383,51 @@ impl<K: Clone> Queue<K> {
 mod tests {
     use std::collections::VecDeque;
 
-    /// Queues grow by a quarter when full, at the back and at the front.
+    /// The walk's step keeps the live items in their order and drops the
+    /// stale ones, only within its chunk.
+    #[test]
+    fn drop_stale_keeps_the_live_items_in_order() {
+        let mut items: VecDeque<u64> = (0..20).collect();
+        // Odd items are stale; check positions 4..14.
+        let (seen, kept) = super::drop_stale(&mut items, 4, 10, |i| i % 2 == 0);
+        assert_eq!((seen, kept), (10, 5));
+        let expected: Vec<u64> = (0..4)
+            .chain((4..14).filter(|i| i % 2 == 0))
+            .chain(14..20)
+            .collect();
+        assert_eq!(items.iter().copied().collect::<Vec<_>>(), expected);
+        // Past the end: nothing to check.
+        assert_eq!(super::drop_stale(&mut items, 15, 10, |_| false), (0, 0));
+        // A chunk cut short by the end, every item stale.
+        assert_eq!(super::drop_stale(&mut items, 10, 10, |_| false), (5, 0));
+        assert_eq!(items.len(), 10);
+        // A deque whose items wrap around its buffer.
+        let mut wrapped: VecDeque<u64> = VecDeque::with_capacity(8);
+        wrapped.extend(0..6);
+        wrapped.drain(..4);
+        wrapped.extend(6..12);
+        assert_eq!(
+            super::drop_stale(&mut wrapped, 1, 6, |i| i % 3 != 0),
+            (6, 4)
+        );
+        assert_eq!(
+            wrapped.iter().copied().collect::<Vec<_>>(),
+            vec![4, 5, 7, 8, 10, 11]
+        );
+    }
+
+    /// Queues grow by a quarter when full.
     #[test]
     fn queues_grow_by_a_quarter() {
         let mut back = VecDeque::new();
-        let mut front = VecDeque::new();
         for i in 0..100_000u64 {
             super::push_back(&mut back, i);
-            super::push_front(&mut front, i);
-            for items in [&back, &front] {
-                let len = items.len();
-                assert!(
-                    items.capacity() <= len + len / 4 + 16,
-                    "{len} in {}",
-                    items.capacity()
-                );
-            }
+            let len = back.len();
+            assert!(
+                back.capacity() <= len + len / 4 + 16,
+                "{len} in {}",
+                back.capacity()
+            );
         }
     }
 }
