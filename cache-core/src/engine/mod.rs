@@ -469,7 +469,7 @@ where
     {
         let now = self.config.clock.recent();
         self.map
-            .peek_with(key, |_, slot| match slot.entry() {
+            .peek_with(&Lookup(key), |_, slot| match slot.entry() {
                 Some(entry) if entry.is_live(now) => {
                     entry.touch();
                     Found::Hit(entry.value().clone())
@@ -978,6 +978,26 @@ where
     /// since the sweep last walked them.
     pub(crate) fn ring_items(&self) -> usize {
         self.rings.iter().map(Ring::len).sum()
+    }
+}
+
+/// A key as the hit path looks it up: the same hash and equality, as a type
+/// of its own, so the map's lookup is instantiated for the hit path alone.
+/// (Shared with every other read of the key type, scc's lookup functions are
+/// called from many places and compiled out of line: three calls per hit.)
+struct Lookup<'a, Q: ?Sized>(&'a Q);
+
+impl<Q: Hash + ?Sized> Hash for Lookup<'_, Q> {
+    #[inline(always)]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl<K: ?Sized, Q: Equivalent<K> + ?Sized> Equivalent<K> for Lookup<'_, Q> {
+    #[inline(always)]
+    fn equivalent(&self, key: &K) -> bool {
+        self.0.equivalent(key)
     }
 }
 
