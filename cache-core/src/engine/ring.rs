@@ -284,7 +284,7 @@ const KEEP_CAPACITY: usize = 1024;
 
 /// Appends `item`, growing a full queue by a quarter (see [`growth`]).
 pub(crate) fn push_back<T>(items: &mut VecDeque<T>, item: T) {
-    make_room(items);
+    items.reserve_exact(growth(items.len(), items.capacity()));
     items.push_back(item);
 }
 
@@ -316,20 +316,19 @@ pub(crate) fn drop_stale<T>(
     (end - from, kept - from)
 }
 
-fn make_room<T>(items: &mut VecDeque<T>) {
-    if items.len() == items.capacity() {
-        items.reserve_exact(growth(items.capacity()));
-    }
-}
-
-/// Items to add to a full queue or heap of `capacity`: a quarter more, not
+/// Items to add before a push to a queue or heap of `len` items in
+/// `capacity`: none while it has room, a quarter more when it is full, not
 /// the double that `push` would take. Queues and heaps keep the capacity of
 /// their peak, and under churn with a TTL their length moves by a fraction
 /// around the live entries (the sweep removes expired ones in rounds): a
 /// peak just past a power of two would otherwise double the memory they
 /// hold for good (H7). Still geometric, so pushes stay O(1) amortized.
-fn growth(capacity: usize) -> usize {
-    (capacity / 4).max(16)
+fn growth(len: usize, capacity: usize) -> usize {
+    if len < capacity {
+        0
+    } else {
+        (capacity / 4).max(16)
+    }
 }
 
 fn should_shrink(len: usize, capacity: usize) -> bool {
@@ -339,9 +338,8 @@ fn should_shrink(len: usize, capacity: usize) -> bool {
 impl<K: Clone> Queue<K> {
     pub(crate) fn track_expiry(&mut self, key: &K, id: u64, at: Nanos) {
         if at != NEVER {
-            if self.expiry.len() == self.expiry.capacity() {
-                self.expiry.reserve_exact(growth(self.expiry.capacity()));
-            }
+            self.expiry
+                .reserve_exact(growth(self.expiry.len(), self.expiry.capacity()));
             self.expiry.push(Reverse(Expiring {
                 at,
                 id,
