@@ -84,3 +84,34 @@ fn ttls_under_a_millisecond_store_nothing() {
     assert!(set_cmd("k".into(), b"v", Some(Duration::from_millis(1))).is_some());
     assert!(set_cmd("k".into(), b"v", None).is_some());
 }
+
+#[test]
+fn stored_keys_keep_their_documented_form() {
+    let backend = RedisBackend::builder("redis://127.0.0.1:1/")
+        .prefix("p:x")
+        .build()
+        .unwrap();
+    let digest = cache_core::hash::persistent_digest(&"k");
+    for version in [0, 7, 1_234_567_890, u32::MAX] {
+        let key = StorageKey {
+            namespace: "app::f",
+            version,
+            digest,
+        };
+        let built = backend.key(&key);
+        assert_eq!(
+            built,
+            format!("p:x:app::f:v{version:010}:{}", digest.to_hex()),
+            "version {version}"
+        );
+        // Exactly the capacity asked for: one allocation, no growth.
+        assert_eq!(built.capacity(), built.len());
+    }
+    assert_eq!(digest.to_hex().len(), 64);
+    assert_eq!(
+        digest.to_hex(),
+        blake3::Hash::from_bytes(*digest.as_bytes())
+            .to_hex()
+            .as_str()
+    );
+}

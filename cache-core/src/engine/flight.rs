@@ -209,27 +209,30 @@ impl Drop for ActiveScope {
     }
 }
 
-/// A future that marks its flight active on the polling thread during each poll,
-/// so an inner call on the same key (polled inside this poll) is recognized.
-pub(crate) struct Scoped<F> {
-    id: usize,
-    inner: Pin<Box<F>>,
+pin_project_lite::pin_project! {
+    /// A future that marks its flight active on the polling thread during each poll,
+    /// so an inner call on the same key (polled inside this poll) is recognized.
+    /// The inner future stays in place (no box: an async leader's future is the
+    /// size of the user's body and the backend call, moved once more per miss).
+    pub(crate) struct Scoped<F> {
+        id: usize,
+        #[pin]
+        inner: F,
+    }
 }
 
 impl<F> Scoped<F> {
     pub(crate) fn new(id: usize, inner: F) -> Self {
-        Self {
-            id,
-            inner: Box::pin(inner),
-        }
+        Self { id, inner }
     }
 }
 
 impl<F: Future> Future for Scoped<F> {
     type Output = F::Output;
 
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
-        let _scope = ActiveScope::enter(self.id);
-        self.inner.as_mut().poll(cx)
+    fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let this = self.project();
+        let _scope = ActiveScope::enter(*this.id);
+        this.inner.poll(cx)
     }
 }

@@ -39,7 +39,7 @@ where
     K: Eq + Hash + Clone + Send + Sync + 'static,
     V: Clone + Send + Sync + 'static,
 {
-    fn complete(mut self, value: V) {
+    fn complete(mut self, value: &V) {
         if let Some(key) = self.key {
             self.store.complete(key, &self.flight, value);
         }
@@ -66,14 +66,16 @@ where
 }
 
 /// Settles a leader's flight once the map no longer names it (its slot was
-/// filled, replaced or removed), so no new waiter can join: hands `value` to
-/// the waiters if any joined. Otherwise nobody can read it, and it is not left
-/// in the flight: a replaced slot keeps its handle until the map reuses the
-/// slot, and the value would live (beyond the cache's bound) as long.
-fn settle<V: Clone>(flight: &Flight<V>, value: Option<V>) {
-    match value {
-        Some(value) if flight.joined() => flight.finish(value),
-        _ => flight.abandon(),
+/// filled, replaced or removed), so no new waiter can join: hands a copy of
+/// `value` to the waiters if any joined. Otherwise nobody can read it, and
+/// none is made (nor left in the flight: a replaced slot keeps its handle
+/// until the map reuses the slot, and the value would live, beyond the
+/// cache's bound, as long).
+fn settle<V: Clone>(flight: &Flight<V>, value: &V) {
+    if flight.joined() {
+        flight.finish(value.clone());
+    } else {
+        flight.abandon();
     }
 }
 
@@ -121,36 +123,32 @@ where
         }
     }
 
-    /// Stores the leader's value in its own slot (unless the slot was removed or
-    /// replaced meanwhile: a `clear` or `insert` during the computation wins) and
-    /// hands the value to the waiters.
-    fn complete(&self, key: &K, flight: &Arc<Flight<V>>, value: V) {
+    /// Stores a copy of the leader's value in its own slot (unless the slot was
+    /// removed or replaced meanwhile: a `clear` or `insert` during the
+    /// computation wins) and hands copies to the waiters, if any.
+    fn complete(&self, key: &K, flight: &Arc<Flight<V>>, value: &V) {
         if self.config.ttl.is_some_and(|ttl| ttl.is_zero()) {
             // A zero TTL stores nothing: the flight only shares the value with
-            // its waiters (the storage backends' in-process single-flight).
+            // its waiters (the storage backends' in-process single-flight), and
+            // a leader that had none copies nothing.
             self.map.remove_if_sync(key, |slot| slot.is_loading(flight));
-            settle(flight, Some(value));
+            settle(flight, value);
             return;
         }
         let expires_at = self.config.clock.expiry_after(self.config.ttl);
         let hash = self.ring_hash(key);
         let ring = ring_index(hash);
-        let mut value = Some(value);
         let mut stored = None;
         if let MapEntry::Occupied(occupied) = self.map.entry_sync(key.clone())
             && occupied.get().is_loading(flight)
-            && let Some(stored_value) = value.take()
         {
             // Callers join the flight only in `claim`, under this bucket lock,
-            // and none can once the slot is filled: unless one joined, the
-            // value moves into the entry instead of a clone.
-            if flight.joined() {
-                value = Some(stored_value.clone());
-            }
+            // and none can once the slot is filled: `settle` below sees every
+            // waiter there will be.
             let id = self.rings[ring].allocate_id();
             // The slot is filled in place (it lets go of the flight), not
             // replaced: one slot per computed key.
-            if Slot::fill(&occupied, stored_value, expires_at, id) {
+            if Slot::fill(&occupied, value.clone(), expires_at, id) {
                 self.rings[ring].push(occupied.key(), hash, id, expires_at);
                 stored = Some(id);
             }
@@ -210,7 +208,7 @@ where
                         init()
                     };
                     if let Ok(value) = &result {
-                        leader.complete(value.clone());
+                        leader.complete(value);
                     }
                     return result;
                 }
@@ -234,11 +232,15 @@ where
     {
         match self.hit(&key) {
             Some(value) => Call::hit(Ok(value)),
-            None => Call::miss(self.load_async(key, init)),
+            None => Call::miss(self.load_async(key, move || init)),
         }
     }
 
-    pub(crate) async fn load_async<E, F>(&self, key: K, init: F) -> Result<V, E>
+    /// The miss path of [`try_get_with_async`](Self::try_get_with_async).
+    /// `init` makes the computation's future, called only by a leader (or a
+    /// reentrant bypass): the caller's future is then made in its final place
+    /// instead of being held here, unpolled, beside the copy that runs.
+    pub(crate) async fn load_async<E, F>(&self, key: K, init: impl FnOnce() -> F) -> Result<V, E>
     where
         F: Future<Output = Result<V, E>>,
     {
@@ -250,8 +252,12 @@ where
                 Claim::Wait(flight) if flight::is_active(flight.id()) => {
                     self.stats.bump(Counter::ReentrantBypass);
                     self.stats.bump(Counter::Computations);
-                    return observability::compute_in_span(&self.stats, KeyRef::Hashed(&key), init)
-                        .await;
+                    return observability::compute_in_span(
+                        &self.stats,
+                        KeyRef::Hashed(&key),
+                        init(),
+                    )
+                    .await;
                 }
                 Claim::Wait(flight) => {
                     if let Outcome::Value(value) = flight.wait_async().await {
@@ -260,11 +266,13 @@ where
                 }
                 Claim::Lead(flight) => {
                     let leader = self.leader(&key, flight);
-                    let init =
-                        observability::compute_in_span(&self.stats, KeyRef::Hashed(&key), init);
-                    let result = Scoped::new(leader.flight.id(), init).await;
+                    let result = Scoped::new(
+                        leader.flight.id(),
+                        observability::compute_in_span(&self.stats, KeyRef::Hashed(&key), init()),
+                    )
+                    .await;
                     if let Ok(value) = &result {
-                        leader.complete(value.clone());
+                        leader.complete(value);
                     }
                     return result;
                 }

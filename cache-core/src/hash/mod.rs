@@ -43,6 +43,7 @@ mod impls;
 mod key;
 
 pub(crate) use digest::key_hasher;
+pub(crate) use digest::storage_digest;
 pub use digest::{Digest, KEY_CONTEXT, persistent_digest, storage_key_hasher};
 pub(crate) use key::INLINE_KEY_CAP;
 pub use key::{MemKey, MemKeyBuilder};

@@ -445,7 +445,7 @@ where
     F: Future<Output = R>,
 {
     if single_flight {
-        let body = async move { M::split(body.await) };
+        let body = move || async move { M::split(body.await) };
         return match store.load_async(key, body).await {
             Ok(stored) => M::join(stored),
             Err(unstored) => unstored,

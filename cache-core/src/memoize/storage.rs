@@ -74,9 +74,7 @@ pub(super) struct Stored {
 /// The storage digest of a key whose encoding stayed inline: the same bytes
 /// the digest builder would have been given.
 fn derived_digest(identity: &str, version: u32, encoding: &[u8]) -> Digest {
-    let mut hasher = crate::hash::storage_key_hasher(identity, version);
-    hasher.update(encoding);
-    Digest(*hasher.finalize().as_bytes())
+    crate::hash::storage_digest(identity, version, encoding)
 }
 
 /// The MAC key of one entry: `mac_key` keyed-hashed over the entry's storage
@@ -742,7 +740,9 @@ impl CachedFn {
         match flights {
             Some(flights) => {
                 let mut led = false;
-                let result = flights.try_get_with(digest, || {
+                // Straight to the miss path: a flight store keeps no values
+                // (zero TTL), so a hit check could only ever miss.
+                let result = flights.load(digest, || {
                     led = true;
                     lookup()
                 });
@@ -821,27 +821,36 @@ impl CachedFn {
         F: Future<Output = R>,
     {
         let key = self.storage_key(digest);
-        let lookup = stored.lookup_async::<M, S, R, F>(&key, ttl, self.spec.fleet, body);
+        let fleet = self.spec.fleet;
         let flights = self
             .spec
             .single_flight
             .then(|| stored.flight_store::<M::Stored>())
             .flatten();
+        // The lookup's future is made where it is awaited, never held beside
+        // it: each copy held across an await point would add its size (the
+        // body's, plus the backend calls') to this future, which a miss boxes.
         match flights {
             Some(flights) => {
-                let led = std::sync::atomic::AtomicBool::new(false);
+                let mut led = false;
+                // Straight to the miss path, as in `through_storage`, and
+                // unboxed: this future is already the boxed rest of the call.
                 let result = flights
-                    .try_get_with_async(digest, async {
-                        led.store(true, std::sync::atomic::Ordering::Relaxed);
-                        lookup.await
+                    .load_async(digest, || {
+                        led = true;
+                        stored.lookup_async::<M, S, R, F>(&key, ttl, fleet, body)
                     })
                     .await;
-                if !led.load(std::sync::atomic::Ordering::Relaxed) {
+                if !led {
                     stored.missed(&key);
                 }
                 result
             }
-            None => lookup.await,
+            None => {
+                stored
+                    .lookup_async::<M, S, R, F>(&key, ttl, fleet, body)
+                    .await
+            }
         }
     }
 }
