@@ -979,9 +979,14 @@ impl RedisBackend {
                 client, async_conn, ..
             } => async_conn
                 .get_or_make(|| {
+                    // No response timeout of redis-rs's own: every command on
+                    // this connection runs under the budget below (this
+                    // function's), and redis-rs's would only be a second
+                    // timer per call (it does not reconnect either: a timed-out
+                    // response is not an unrecoverable error to redis-rs).
                     let config = ConnectionManagerConfig::new()
                         .set_connection_timeout(Some(budget))
-                        .set_response_timeout(Some(budget))
+                        .set_response_timeout(None)
                         .set_number_of_retries(1);
                     client.get_connection_manager_lazy(config)
                 })

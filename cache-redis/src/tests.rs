@@ -104,7 +104,8 @@ fn stored_keys_keep_their_documented_form() {
             format!("p:x:app::f:v{version:010}:{}", digest.to_hex()),
             "version {version}"
         );
-        // Exactly the capacity asked for: one allocation, no growth.
+        // Exactly the capacity asked for (`Vec::with_capacity` guarantees an
+        // exact capacity for non-zero-sized items): one allocation, no growth.
         assert_eq!(built.capacity(), built.len());
     }
     assert_eq!(digest.to_hex().len(), 64);

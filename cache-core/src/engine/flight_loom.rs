@@ -192,19 +192,23 @@ struct Leader<'a> {
 }
 
 impl Leader<'_> {
-    /// `Store::complete`: fills its own slot and, outside the lock, hands the
-    /// value to the waiters if any joined (else settles without it), as
-    /// `load.rs`'s `settle` does; a slot replaced or removed meanwhile is left
-    /// as it is.
+    /// `Store::complete`: under the lock, sees whether anyone joined and fills
+    /// its own slot; outside it, hands the value to the waiters if any joined
+    /// (else settles without it). A slot replaced or removed meanwhile is left
+    /// as it is, and the flight settles as `load.rs`'s `settle` does.
     fn complete(mut self, value: u32) {
         self.live = false;
-        {
+        let handed = {
             let mut slot = self.map.slot.lock().unwrap();
             if matches!(&*slot, Slot::Loading(f) if Arc::ptr_eq(f, &self.flight)) {
+                let joined = self.flight.joined();
                 *slot = Slot::Ready(value);
+                Some(joined)
+            } else {
+                None
             }
-        }
-        if self.flight.joined() {
+        };
+        if handed.unwrap_or_else(|| self.flight.joined()) {
             self.flight.finish(value);
         } else {
             self.flight.abandon();

@@ -138,22 +138,35 @@ where
         let expires_at = self.config.clock.expiry_after(self.config.ttl);
         let hash = self.ring_hash(key);
         let ring = ring_index(hash);
+        // The slot's copy is made before the bucket lock: a user `Clone` runs
+        // under it only when a waiter needs a copy too.
+        let copy = value.clone();
         let mut stored = None;
+        // `Some(copy for the waiters, if any joined)` once the slot was ours.
+        let mut handed = None;
         if let MapEntry::Occupied(occupied) = self.map.entry_sync(key.clone())
             && occupied.get().is_loading(flight)
         {
             // Callers join the flight only in `claim`, under this bucket lock,
-            // and none can once the slot is filled: `settle` below sees every
-            // waiter there will be.
+            // and none can once the slot is filled: whether one joined is final
+            // here. Their copy is taken before the fill, so that a panicking
+            // `Clone` leaves the slot loading, for the leader's guard to remove
+            // (and the entry count untouched).
+            handed = Some(flight.joined().then(|| value.clone()));
             let id = self.rings[ring].allocate_id();
             // The slot is filled in place (it lets go of the flight), not
             // replaced: one slot per computed key.
-            if Slot::fill(&occupied, value.clone(), expires_at, id) {
+            if Slot::fill(&occupied, copy, expires_at, id) {
                 self.rings[ring].push(occupied.key(), hash, id, expires_at);
                 stored = Some(id);
             }
         }
-        settle(flight, value);
+        match handed {
+            Some(Some(copy)) => flight.finish(copy),
+            Some(None) => flight.abandon(),
+            // The slot was removed or replaced meanwhile: no one can join now.
+            None => settle(flight, value),
+        }
         if let Some(id) = stored {
             self.added_one(ring, id);
         }

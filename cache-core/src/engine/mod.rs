@@ -1144,8 +1144,9 @@ mod tests {
     }
 
     /// A leader whose value panics while it is handed to a waiter (the clone
-    /// for the waiter, under the bucket lock) still abandons its flight: the
-    /// waiter computes in its turn instead of waiting forever.
+    /// for the waiter, under the bucket lock, before the slot is filled) still
+    /// abandons its flight: the waiter computes in its turn instead of waiting
+    /// forever, and the entry count stays exact.
     #[test]
     fn a_panic_while_storing_hands_the_key_over() {
         let store: std::sync::Arc<Store<u64, Bomb>> = Store::new(Config {
@@ -1154,7 +1155,8 @@ mod tests {
             clock: Clock::mock().0,
         });
         let clones = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        // Clone 1: the leader's result for `complete`; clone 2: the waiter's copy.
+        // Clone 1: the slot's copy (before the bucket lock); clone 2: the
+        // waiter's copy (under it).
         let bomb = Bomb {
             clones: std::sync::Arc::clone(&clones),
             at: 2,
@@ -1202,6 +1204,15 @@ mod tests {
             .expect("the waiter is left waiting on an abandoned key");
         assert!(got);
         waiter.join().unwrap();
+        // The leader's value was never stored: the waiter's is the one entry,
+        // and the count the bound is checked against says so.
+        assert_eq!(store.len(), 1);
+        assert_eq!(store.stored.load(std::sync::atomic::Ordering::Relaxed), 1);
+        assert_eq!(
+            store.get_uncounted(&7).map(|b| b.at),
+            Some(usize::MAX),
+            "the waiter computed the stored value"
+        );
     }
 
     /// The sweep drops the ring items of the entries it removes as expired
