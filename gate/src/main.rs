@@ -17,6 +17,9 @@
 //! - `macro-miss`: the `#[ttl_cache]` function on a new key (trivial body);
 //! - `cache-miss`: `Cache::get_or_insert_with` on a new key.
 //!
+//! Redis candidates (`redis-hit`, `redis-raw`, `redis-hit-async`,
+//! `redis-raw-async`): see the `redis_hits` module.
+//!
 //! `cache-gate allocs <ops>` prints the heap allocations made by `ops` hits of
 //! the `#[ttl_cache]` function (a counting global allocator): 0 for a `Copy`
 //! value is the target.
@@ -29,6 +32,8 @@ use std::time::Duration;
 
 use cache_core::{Cache, ttl_cache};
 use dashmap::DashMap;
+
+mod redis_hits;
 
 /// Counts the allocations (every `alloc`, `alloc_zeroed` and `realloc`) of the
 /// threads that set [`COUNTING`]: the caller's, not the cache's background threads.
@@ -132,7 +137,10 @@ fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let candidate = args.first().map_or("macro-hit", String::as_str);
     let ops: u64 = args.get(1).and_then(|s| s.parse().ok()).unwrap_or(100_000);
+    // A Redis candidate's server starts (and, dropped, stops) outside `run`.
+    let server = candidate.starts_with("redis-").then(redis_hits::start);
     black_box(run(candidate, ops));
+    drop(server);
 }
 
 /// The measured part: scripts/gate counts only the instructions executed inside
@@ -147,6 +155,9 @@ fn run(candidate: &str, ops: u64) -> u64 {
             .max_entries(8_000_000)
             .build()
     };
+    if let Some(acc) = redis_hits::run(candidate, ops) {
+        return acc;
+    }
     let mut acc = 0u64;
     match candidate {
         "dashmap-hit" => {
