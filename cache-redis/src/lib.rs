@@ -1196,6 +1196,9 @@ fn counter_key(prefix: &str, namespace: &str) -> String {
 
 /// Appends `version` as ten decimal digits, zero-padded (`{:010}`: a `u32`
 /// has at most ten), so that keys of one namespace sort and match by position.
+/// Written out by hand: `write!` with `{:010}` costs about 650 instructions a
+/// call here (its padding goes one `write_char` at a time), 3 % of a Redis hit
+/// on the client (scripts/gate).
 fn push_version(out: &mut String, version: u32) {
     let mut digits = [b'0'; 10];
     let mut rest = version;

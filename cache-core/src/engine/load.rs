@@ -65,17 +65,21 @@ where
     }
 }
 
-/// Settles a leader's flight once the map no longer names it (its slot was
-/// filled, replaced or removed), so no new waiter can join: hands a copy of
-/// `value` to the waiters if any joined. Otherwise nobody can read it, and
-/// none is made (nor left in the flight: a replaced slot keeps its handle
-/// until the map reuses the slot, and the value would live, beyond the
-/// cache's bound, as long).
-fn settle<V: Clone>(flight: &Flight<V>, value: &V) {
-    if flight.joined() {
-        flight.finish(value.clone());
-    } else {
-        flight.abandon();
+/// A copy of the leader's value for its flight's waiters, if any joined. Ask
+/// once the map no longer names the flight (its slot was filled, replaced or
+/// removed), or under the key's bucket lock: callers join only there, so the
+/// answer is final. Without waiters no copy is made, and none is left in the
+/// flight: a replaced slot keeps its handle until the map reuses the slot,
+/// and the value would live, beyond the cache's bound, as long.
+fn copy_for_waiters<V: Clone>(flight: &Flight<V>, value: &V) -> Option<V> {
+    flight.joined().then(|| value.clone())
+}
+
+/// Hands the waiters their copy, or wakes them without a value.
+fn settle<V: Clone>(flight: &Flight<V>, copy: Option<V>) {
+    match copy {
+        Some(copy) => flight.finish(copy),
+        None => flight.abandon(),
     }
 }
 
@@ -132,7 +136,7 @@ where
             // its waiters (the storage backends' in-process single-flight), and
             // a leader that had none copies nothing.
             self.map.remove_if_sync(key, |slot| slot.is_loading(flight));
-            settle(flight, value);
+            settle(flight, copy_for_waiters(flight, value));
             return;
         }
         let expires_at = self.config.clock.expiry_after(self.config.ttl);
@@ -142,17 +146,14 @@ where
         // under it only when a waiter needs a copy too.
         let copy = value.clone();
         let mut stored = None;
-        // `Some(copy for the waiters, if any joined)` once the slot was ours.
-        let mut handed = None;
-        if let MapEntry::Occupied(occupied) = self.map.entry_sync(key.clone())
+        let for_waiters = if let MapEntry::Occupied(occupied) = self.map.entry_sync(key.clone())
             && occupied.get().is_loading(flight)
         {
             // Callers join the flight only in `claim`, under this bucket lock,
-            // and none can once the slot is filled: whether one joined is final
-            // here. Their copy is taken before the fill, so that a panicking
-            // `Clone` leaves the slot loading, for the leader's guard to remove
-            // (and the entry count untouched).
-            handed = Some(flight.joined().then(|| value.clone()));
+            // and none can once the slot is filled. Their copy is taken before
+            // the fill, so that a panicking `Clone` leaves the slot loading,
+            // for the leader's guard to remove (and the entry count untouched).
+            let for_waiters = copy_for_waiters(flight, value);
             let id = self.rings[ring].allocate_id();
             // The slot is filled in place (it lets go of the flight), not
             // replaced: one slot per computed key.
@@ -160,13 +161,12 @@ where
                 self.rings[ring].push(occupied.key(), hash, id, expires_at);
                 stored = Some(id);
             }
-        }
-        match handed {
-            Some(Some(copy)) => flight.finish(copy),
-            Some(None) => flight.abandon(),
+            for_waiters
+        } else {
             // The slot was removed or replaced meanwhile: no one can join now.
-            None => settle(flight, value),
-        }
+            copy_for_waiters(flight, value)
+        };
+        settle(flight, for_waiters);
         if let Some(id) = stored {
             self.added_one(ring, id);
         }

@@ -71,12 +71,6 @@ pub(super) struct Stored {
     records: bool,
 }
 
-/// The storage digest of a key whose encoding stayed inline: the same bytes
-/// the digest builder would have been given.
-fn derived_digest(identity: &str, version: u32, encoding: &[u8]) -> Digest {
-    crate::hash::storage_digest(identity, version, encoding)
-}
-
 /// The MAC key of one entry: `mac_key` keyed-hashed over the entry's storage
 /// key, so that a MAC binds the value to the key it is stored under.
 fn entry_mac_key(mac_key: &MacKey, key: &StorageKey<'_>) -> [u8; 32] {
@@ -711,8 +705,9 @@ impl CachedFn {
     /// with a local tier and one without share stored entries).
     fn storage_digest(&self, key: &SiteKey) -> Option<Digest> {
         key.digest.or_else(|| {
-            key.mem
-                .map(|mem| derived_digest(self.spec.identity, self.spec.version, mem.as_bytes()))
+            key.mem.map(|mem| {
+                crate::hash::storage_digest(self.spec.identity, self.spec.version, mem.as_bytes())
+            })
         })
     }
 
