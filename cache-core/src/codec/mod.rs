@@ -38,6 +38,7 @@ mod serializer;
 #[cfg(test)]
 mod tests;
 
+use std::cell::Cell;
 use std::fmt;
 
 use serde::Serialize;
@@ -56,7 +57,39 @@ pub const DEFAULT_MAX_PAYLOAD: usize = 64 * 1024 * 1024;
 /// a decode error (a miss), not a misread. Stores that keep typed values
 /// outside the macro (`RedisMap`, `DiskCache`) use it too.
 pub fn schema_id_of<V: ?Sized>() -> u64 {
-    let digest = blake3::hash(std::any::type_name::<V>().as_bytes());
+    let name = std::any::type_name::<V>();
+    // A typed read asks for its type's id on every call, and hashing the name
+    // costs about 600 instructions: each thread remembers the last few. The
+    // name is `'static`, so its address and length name its bytes, and a
+    // remembered id is the one those bytes give.
+    let at = (name.as_ptr() as usize, name.len());
+    let recent = RECENT_SCHEMA_IDS.try_with(Cell::get).unwrap_or_default();
+    if let Some(&(_, id)) = recent.iter().find(|(seen, _)| *seen == at) {
+        return id;
+    }
+    let id = schema_id_of_name(name);
+    let _ = RECENT_SCHEMA_IDS.try_with(|cell| {
+        let mut next = [((0, 0), 0); RECENT_SCHEMAS];
+        next[0] = (at, id);
+        next[1..].copy_from_slice(&recent[..RECENT_SCHEMAS - 1]);
+        cell.set(next);
+    });
+    id
+}
+
+/// Type names whose schema ids each thread remembers.
+const RECENT_SCHEMAS: usize = 4;
+
+thread_local! {
+    /// `((address, length) of a type name, its schema id)`, the latest first;
+    /// `(0, 0)` is no name.
+    static RECENT_SCHEMA_IDS: Cell<[((usize, usize), u64); RECENT_SCHEMAS]> =
+        const { Cell::new([((0, 0), 0); RECENT_SCHEMAS]) };
+}
+
+/// 64 bits of blake3 over a type's name.
+fn schema_id_of_name(name: &str) -> u64 {
+    let digest = blake3::hash(name.as_bytes());
     let mut id = [0; 8];
     id.copy_from_slice(&digest.as_bytes()[..8]);
     u64::from_le_bytes(id)

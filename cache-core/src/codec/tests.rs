@@ -230,3 +230,71 @@ fn serializer_huge_inner_length_does_not_preallocate() {
         decode_err(msgpack().decode_value::<IgnoredAny>(&bytes));
     }
 }
+
+/// The id straight from blake3, as stored envelopes carry it.
+fn uncached_schema_id(name: &str) -> u64 {
+    let digest = blake3::hash(name.as_bytes());
+    u64::from_le_bytes(digest.as_bytes()[..8].try_into().unwrap())
+}
+
+#[test]
+fn schema_ids_stay_the_hash_of_the_type_name_through_the_per_thread_memo() {
+    use std::any::type_name;
+    // Pinned: stored entries carry this id, so it must never change.
+    assert_eq!(super::schema_id_of::<u64>(), uncached_schema_id("u64"));
+    assert_eq!(super::schema_id_of::<u64>(), 0x0a7d_54db_067e_2b2a);
+    fn ids() -> Vec<(u64, u64)> {
+        // Six types, more than the memo holds, asked in turn and in reverse:
+        // every ask past the first four is a memo miss or a hit on a moved slot.
+        let mut out = Vec::new();
+        for _ in 0..3 {
+            out.push((
+                super::schema_id_of::<u64>(),
+                uncached_schema_id(type_name::<u64>()),
+            ));
+            out.push((
+                super::schema_id_of::<String>(),
+                uncached_schema_id(type_name::<String>()),
+            ));
+            out.push((
+                super::schema_id_of::<Record>(),
+                uncached_schema_id(type_name::<Record>()),
+            ));
+            out.push((
+                super::schema_id_of::<Inner>(),
+                uncached_schema_id(type_name::<Inner>()),
+            ));
+            out.push((
+                super::schema_id_of::<Vec<u8>>(),
+                uncached_schema_id(type_name::<Vec<u8>>()),
+            ));
+            out.push((
+                super::schema_id_of::<str>(),
+                uncached_schema_id(type_name::<str>()),
+            ));
+            out.push((
+                super::schema_id_of::<str>(),
+                uncached_schema_id(type_name::<str>()),
+            ));
+            out.push((
+                super::schema_id_of::<Vec<u8>>(),
+                uncached_schema_id(type_name::<Vec<u8>>()),
+            ));
+            out.push((
+                super::schema_id_of::<u64>(),
+                uncached_schema_id(type_name::<u64>()),
+            ));
+        }
+        out
+    }
+    let here = ids();
+    let there = std::thread::spawn(ids).join().unwrap();
+    for (got, want) in here.iter().chain(&there) {
+        assert_eq!(got, want);
+    }
+    // Distinct types, distinct ids.
+    let mut distinct: Vec<u64> = here.iter().map(|(id, _)| *id).collect();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct.len(), 6);
+}

@@ -29,7 +29,7 @@ impl Digest {
     /// Appends [`to_hex`](Self::to_hex)'s 64 characters to `out`, without a
     /// `String` of their own (for building a storage key in one allocation).
     pub fn push_hex(&self, out: &mut String) {
-        out.push_str(blake3::Hash::from_bytes(self.0).to_hex().as_str());
+        out.push_str(const_hex::Buffer::<32>::new().format(&self.0));
     }
 }
 
