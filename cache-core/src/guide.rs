@@ -234,9 +234,10 @@
 //!
 //! # Async functions and methods
 //!
-//! An `async fn` is cached the same way. A hit never polls the body's future: in
-//! memory, the lookup happens when the function is called and a hit returns a
-//! ready future. Concurrent callers of one cold key wait for one run without
+//! An `async fn` is cached the same way. A hit never polls the body's future:
+//! the lookup happens when the function's future is first polled, and a hit
+//! returns its value from that poll (a miss boxes the rest of the call, so the
+//! function's future stays the size of its arguments). Concurrent callers of one cold key wait for one run without
 //! blocking the executor, and no runtime is needed beyond the one driving your
 //! code: here, Tokio's current-thread runtime.
 //!

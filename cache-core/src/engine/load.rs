@@ -229,30 +229,12 @@ where
         }
     }
 
-    /// The async form of [`try_get_with`](Self::try_get_with): `init` is polled
-    /// only on a miss, by the leader; waiters wait without blocking the executor.
-    ///
-    /// The hit check runs before any future is built, so a hit costs what a sync
-    /// hit costs.
-    #[inline]
-    pub(crate) fn try_get_with_async<E, F>(
-        &self,
-        key: K,
-        init: F,
-    ) -> impl Future<Output = Result<V, E>>
-    where
-        F: Future<Output = Result<V, E>>,
-    {
-        match self.hit(&key) {
-            Some(value) => Call::hit(Ok(value)),
-            None => Call::miss(self.load_async(key, move || init)),
-        }
-    }
-
-    /// The miss path of [`try_get_with_async`](Self::try_get_with_async).
-    /// `init` makes the computation's future, called only by a leader (or a
-    /// reentrant bypass): the caller's future is then made in its final place
-    /// instead of being held here, unpolled, beside the copy that runs.
+    /// The async miss path, for a caller whose hit check
+    /// ([`hit`](Self::hit)) found nothing: `init` is polled only by a leader,
+    /// and waiters wait without blocking the executor. `init` makes the
+    /// computation's future, called only by a leader (or a reentrant bypass):
+    /// the caller's future is then made in its final place instead of being
+    /// held here, unpolled, beside the copy that runs.
     pub(crate) async fn load_async<E, F>(&self, key: K, init: impl FnOnce() -> F) -> Result<V, E>
     where
         F: Future<Output = Result<V, E>>,
@@ -311,46 +293,5 @@ where
         self.stats.bump(Counter::Computations);
         let _computing = observability::computing(&self.stats, KeyRef::Hashed(key));
         init()
-    }
-}
-
-/// The future of a cached async call or lookup: a hit's value, ready, or
-/// the rest of the call, boxed. A hit then makes and polls a future the size
-/// of its value, never the miss's (several hundred bytes to kilobytes, with
-/// single-flight and, for storage backends, the backend's calls), which a hit
-/// would otherwise create and move on every call.
-pub(crate) enum Call<R, F> {
-    Ready(std::future::Ready<R>),
-    Pending(std::pin::Pin<Box<F>>),
-}
-
-impl<R, F> Call<R, F> {
-    /// A hit's value, ready.
-    #[inline(always)]
-    pub(crate) fn hit(value: R) -> Self {
-        Self::Ready(std::future::ready(value))
-    }
-
-    /// The rest of the call, boxed.
-    pub(crate) fn miss(rest: F) -> Self {
-        Self::Pending(Box::pin(rest))
-    }
-}
-
-// Never pinned structurally: `Ready` is `Unpin`, and the rest is boxed.
-impl<R, F> Unpin for Call<R, F> {}
-
-impl<R, F: Future<Output = R>> Future for Call<R, F> {
-    type Output = R;
-
-    #[inline]
-    fn poll(
-        mut self: std::pin::Pin<&mut Self>,
-        cx: &mut std::task::Context<'_>,
-    ) -> std::task::Poll<R> {
-        match &mut *self {
-            Self::Ready(ready) => std::pin::Pin::new(ready).poll(cx),
-            Self::Pending(rest) => rest.as_mut().poll(cx),
-        }
     }
 }

@@ -17,7 +17,6 @@ pub(crate) mod flight;
 #[cfg(all(test, loom))]
 mod flight_loom;
 mod load;
-pub(crate) use load::Call;
 pub(crate) mod maintenance;
 mod ring;
 mod sync;

@@ -13,7 +13,7 @@ use super::backend::TypedStore;
 use super::{BackendError, LocalTier, Lookup};
 use super::{CachedFn, Outcome, Place, SiteKey, StorageBackend, StorageKey};
 use crate::codec::{Codec, MacKey, Serializer, schema_id_of};
-use crate::engine::{Call, Config, Store};
+use crate::engine::{Config, Store};
 use crate::hash::{Digest, MemKey, PersistentHash};
 use crate::observability::{self, DecodeFailure, ErrorText, KeyRef, Name, Observed};
 use crate::stats::{CacheInfo, Counter, Stats};
@@ -751,22 +751,35 @@ impl CachedFn {
         }
     }
 
-    /// Runs an async body through whichever backend this function uses. As
-    /// for [`memo_async`](Self::memo_async), the local tier is looked up when
-    /// the call is made: its hit only moves the value into a ready future.
+    /// The local tier's hit of an async call, counted, or `None` (no tier, or
+    /// not there). As for [`memo_async_hit`](Self::memo_async_hit), the macro
+    /// returns it from the function's own `poll`.
     #[doc(hidden)]
     #[inline(always)]
-    pub fn stored_async<M, S, R, F>(&self, key: SiteKey, body: F) -> impl Future<Output = R>
+    pub fn stored_async_hit<M, R>(&self, key: &SiteKey) -> Option<R>
+    where
+        M: Outcome<R>,
+        M::Stored: Serialize + DeserializeOwned,
+    {
+        self.tier_hit::<M::Stored>(key).map(M::join)
+    }
+
+    /// The rest of an async call through whichever backend this function uses,
+    /// once [`stored_async_hit`](Self::stored_async_hit) found nothing. Boxed,
+    /// as [`memo_async_miss`](Self::memo_async_miss) is.
+    #[doc(hidden)]
+    pub fn stored_async_miss<M, S, R, F>(
+        &self,
+        key: SiteKey,
+        body: F,
+    ) -> std::pin::Pin<Box<impl Future<Output = R>>>
     where
         M: Outcome<R>,
         M::Stored: Serialize + DeserializeOwned,
         S: Serializer + Default,
         F: Future<Output = R>,
     {
-        if let Some(value) = self.tier_hit::<M::Stored>(&key) {
-            return Call::hit(M::join(value));
-        }
-        Call::miss(self.stored_slow_async::<M, S, R, F>(key, body))
+        Box::pin(self.stored_slow_async::<M, S, R, F>(key, body))
     }
 
     /// The async form of [`stored_slow`](Self::stored_slow).
@@ -780,7 +793,10 @@ impl CachedFn {
         let state = self.state();
         let stored = match (&state.place, key.mem) {
             (Place::Memory { .. }, Some(mem)) => {
-                return self.memo_async::<M, R, F>(mem, body).await;
+                if let Some(value) = self.memo_async_hit::<M, R>(&mem) {
+                    return value;
+                }
+                return self.memo_async_rest::<M, R, F>(mem, body).await;
             }
             (Place::Storage(stored), _) => stored,
             (Place::Memory { .. }, None) => return body.await,

@@ -27,6 +27,8 @@ pub(super) fn expand(function: Function, args: &Args) -> TokenStream {
     let site = Ident::new("__ttl_cache_site", Span::mixed_site());
     let key = Ident::new("__ttl_cache_key", Span::mixed_site());
     let sink = Ident::new("__ttl_cache_sink", Span::mixed_site());
+    let hit = Ident::new("__ttl_cache_hit", Span::mixed_site());
+    let miss = Ident::new("__ttl_cache_miss", Span::mixed_site());
     let static_site = Ident::new("__TTL_CACHE_SITE", Span::mixed_site());
 
     let key_writes: Vec<TokenStream> = match &args.key {
@@ -63,27 +65,51 @@ pub(super) fn expand(function: Function, args: &Args) -> TokenStream {
     let ret = &function.ret;
     let block = &function.item.block;
     let is_async = function.item.sig.asyncness.is_some();
-    let call = match (&serializer, is_async) {
-        (None, false) => quote!(#site.memo::<#outcome, #ret>(#key, move || -> #ret #block)),
-        (None, true) => {
-            quote!(#site.memo_async::<#outcome, #ret, _>(#key, async move #block).await)
-        }
-        (Some(ser), false) => {
-            quote!(#site.stored::<#outcome, #ser, #ret>(#key, move || -> #ret #block))
-        }
-        (Some(ser), true) => {
-            quote!(#site.stored_async::<#outcome, #ser, #ret, _>(#key, async move #block).await)
-        }
-    };
-    let body = quote!({
-        let #site: &'static #private::CachedFn = #site_path;
+    let build_key = quote!(
         let #key = {
             let mut #sink = #site.#key_builder;
             #(#key_writes)*
             #sink.finish()
         };
-        #call
-    });
+    );
+    let body = match (&serializer, is_async) {
+        (None, false) => quote!({
+            let #site: &'static #private::CachedFn = #site_path;
+            #build_key
+            #site.memo::<#outcome, #ret>(#key, move || -> #ret #block)
+        }),
+        (Some(ser), false) => quote!({
+            let #site: &'static #private::CachedFn = #site_path;
+            #build_key
+            #site.stored::<#outcome, #ser, #ret>(#key, move || -> #ret #block)
+        }),
+        // An async hit is returned from the function's own `poll`, and only a
+        // miss awaits (see `CachedFn::memo_async_hit`). The key lives in an
+        // inner block, which ends before the await: a borrowed local whose
+        // scope spans an await gets a slot in the function's future.
+        (None, true) => quote!({
+            let #site: &'static #private::CachedFn = #site_path;
+            let #miss = {
+                #build_key
+                if let #private::Some(#hit) = #site.memo_async_hit::<#outcome, #ret>(&#key) {
+                    return #hit;
+                }
+                #site.memo_async_miss::<#outcome, #ret, _>(#key, async move #block)
+            };
+            #miss.await
+        }),
+        (Some(ser), true) => quote!({
+            let #site: &'static #private::CachedFn = #site_path;
+            let #miss = {
+                #build_key
+                if let #private::Some(#hit) = #site.stored_async_hit::<#outcome, #ret>(&#key) {
+                    return #hit;
+                }
+                #site.stored_async_miss::<#outcome, #ser, #ret, _>(#key, async move #block)
+            };
+            #miss.await
+        }),
+    };
 
     let spec = site_spec(&function, args, &private, serializer.as_ref());
     let site_def = quote! {
