@@ -243,47 +243,29 @@ fn schema_ids_stay_the_hash_of_the_type_name_through_the_per_thread_memo() {
     // Pinned: stored entries carry this id, so it must never change.
     assert_eq!(super::schema_id_of::<u64>(), uncached_schema_id("u64"));
     assert_eq!(super::schema_id_of::<u64>(), 0x0a7d_54db_067e_2b2a);
+    /// The memo's id and blake3's for `T`.
+    fn pair<T: ?Sized>() -> (u64, u64) {
+        (
+            super::schema_id_of::<T>(),
+            uncached_schema_id(type_name::<T>()),
+        )
+    }
     fn ids() -> Vec<(u64, u64)> {
         // Six types, more than the memo holds, asked in turn and in reverse:
         // every ask past the first four is a memo miss or a hit on a moved slot.
         let mut out = Vec::new();
         for _ in 0..3 {
-            out.push((
-                super::schema_id_of::<u64>(),
-                uncached_schema_id(type_name::<u64>()),
-            ));
-            out.push((
-                super::schema_id_of::<String>(),
-                uncached_schema_id(type_name::<String>()),
-            ));
-            out.push((
-                super::schema_id_of::<Record>(),
-                uncached_schema_id(type_name::<Record>()),
-            ));
-            out.push((
-                super::schema_id_of::<Inner>(),
-                uncached_schema_id(type_name::<Inner>()),
-            ));
-            out.push((
-                super::schema_id_of::<Vec<u8>>(),
-                uncached_schema_id(type_name::<Vec<u8>>()),
-            ));
-            out.push((
-                super::schema_id_of::<str>(),
-                uncached_schema_id(type_name::<str>()),
-            ));
-            out.push((
-                super::schema_id_of::<str>(),
-                uncached_schema_id(type_name::<str>()),
-            ));
-            out.push((
-                super::schema_id_of::<Vec<u8>>(),
-                uncached_schema_id(type_name::<Vec<u8>>()),
-            ));
-            out.push((
-                super::schema_id_of::<u64>(),
-                uncached_schema_id(type_name::<u64>()),
-            ));
+            out.extend([
+                pair::<u64>(),
+                pair::<String>(),
+                pair::<Record>(),
+                pair::<Inner>(),
+                pair::<Vec<u8>>(),
+                pair::<str>(),
+                pair::<str>(),
+                pair::<Vec<u8>>(),
+                pair::<u64>(),
+            ]);
         }
         out
     }

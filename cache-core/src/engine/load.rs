@@ -59,7 +59,7 @@ where
             let flight = &self.flight;
             self.store
                 .map
-                .remove_if_sync(key, |slot| slot.is_loading(flight));
+                .remove_if_sync(key, |slot| slot.unlink_if_loading(flight));
             flight.abandon();
         }
     }
@@ -135,7 +135,8 @@ where
             // A zero TTL stores nothing: the flight only shares the value with
             // its waiters (the storage backends' in-process single-flight), and
             // a leader that had none copies nothing.
-            self.map.remove_if_sync(key, |slot| slot.is_loading(flight));
+            self.map
+                .remove_if_sync(key, |slot| slot.unlink_if_loading(flight));
             settle(flight, copy_for_waiters(flight, value));
             return;
         }

@@ -39,8 +39,9 @@ use ring::Ring;
 
 /// Number of eviction rings; a power of two.
 const RINGS: usize = 16;
-/// The map's minimum capacity in a store of flights only (a zero TTL).
-const FLIGHT_CAPACITY: usize = 64;
+/// The map's minimum capacity in a store with a zero TTL (scc rounds it up to
+/// one bucket array of 32 slots).
+const FLIGHT_CAPACITY: usize = 16;
 /// Ring items the sweep's walk checks per hold of a ring lock, at least (see
 /// [`Store::walk`]).
 const WALK_CHUNK: usize = 1024;
@@ -260,6 +261,30 @@ impl<V> Slot<V> {
         self.flight.is(flight)
     }
 
+    /// Lets go of the slot's flight handle, if any. Call it only under the
+    /// key's bucket lock, when the slot is about to be unlinked or replaced:
+    /// the map frees a slot it no longer links only when a later insert needs
+    /// its place, and the handle, with the copy of the value that the flight's
+    /// waiters got, would stay alive that long. The flight's leader holds a
+    /// handle of its own while its slot is loading, so this never drops the
+    /// flight itself under the lock.
+    fn release_flight(&self) {
+        // SAFETY: the caller holds the key's bucket lock.
+        drop(unsafe { self.flight.take() });
+    }
+
+    /// Whether this is `flight`'s slot, not yet filled; if so, lets go of its
+    /// handle ([`release_flight`](Self::release_flight)). For the condition of a
+    /// `remove_if_sync` that unlinks the slot when it is the flight's (which
+    /// runs under the key's bucket lock).
+    fn unlink_if_loading(&self, flight: &Arc<Flight<V>>) -> bool {
+        let loading = self.is_loading(flight);
+        if loading {
+            self.release_flight();
+        }
+        loading
+    }
+
     /// The flight computing the value of `occupied`'s slot, if it is not
     /// filled. The occupied entry holds the key's bucket lock.
     fn flight<K>(occupied: &MapOccupied<'_, K, V>) -> Option<Arc<Flight<V>>>
@@ -410,11 +435,14 @@ where
         // S3-FIFO's ghost queue remembers as many keys as `main` holds: the
         // bound less the tenth `small` keeps.
         let ghost = (config.max_entries - small_share(config.max_entries)).div_ceil(RINGS);
-        // A zero TTL stores nothing: the store only holds computations in
-        // progress (a storage backend's flights), usually none. scc frees an
-        // emptied array and allocates one again for the next key; with a minimum
-        // capacity it keeps one, and a flight does not pay for that (about 2,000
-        // instructions a Redis read, measured under callgrind).
+        // A zero TTL stores nothing: the map holds only computations in
+        // progress, usually none (a storage backend's in-process flights, or a
+        // user's zero-TTL cache). scc frees an emptied array and allocates one
+        // again for the next key; with a minimum capacity it keeps one, and a
+        // flight does not pay for that (about 1,900 instructions a Redis read,
+        // measured under callgrind). Slots unlinked since stay in the array
+        // until an insert reuses their place, so each lets go of its flight
+        // as it is unlinked (`Slot::release_flight`).
         let map = if config.ttl.is_some_and(|ttl| ttl.is_zero()) {
             HashIndex::with_capacity_and_hasher(FLIGHT_CAPACITY, Hasher::default())
         } else {
@@ -544,6 +572,7 @@ where
                     // Publish the entry before its ring item: a sweep that sees the
                     // item must see the entry, or it would drop the item as stale.
                     let id = self.rings[ring].allocate_id();
+                    occupied.get().release_flight();
                     occupied.update(entry(id));
                     self.rings[ring].push(occupied.key(), hash, id, expires_at);
                     Some(id)
@@ -596,9 +625,13 @@ where
         let mut removed: isize = 0;
         let mut retired = Retired::new();
         self.map.retain_sync(|_, slot| {
-            if let Some(entry) = slot.entry() {
-                removed += 1;
-                entry.retire(&mut retired);
+            match slot.entry() {
+                Some(entry) => {
+                    removed += 1;
+                    entry.retire(&mut retired);
+                }
+                // The predicate runs under the key's bucket lock.
+                None => slot.release_flight(),
             }
             false
         });
@@ -1130,6 +1163,80 @@ mod tests {
         assert!(
             flight_of(&store).is_none(),
             "the filled slot names no flight"
+        );
+    }
+
+    /// A slot that is unlinked or replaced instead of filled lets go of its
+    /// flight then: the map frees such a slot only when an insert reuses its
+    /// place (a zero-TTL store keeps its array at a minimum capacity, so that
+    /// can be never), and the flight would hold the copy of the value its
+    /// waiters got that long. Covers a zero-TTL store's completion and
+    /// abandonment, and a `clear` and an `insert` during a computation.
+    #[test]
+    fn an_unlinked_or_replaced_slot_lets_go_of_its_flight() {
+        fn flight_of(
+            store: &Store<u64, u64>,
+            key: u64,
+        ) -> Option<std::sync::Weak<super::Flight<u64>>> {
+            match store.map.entry_sync(key) {
+                scc::hash_index::Entry::Occupied(occupied) => {
+                    super::Slot::flight(&occupied).map(|f| std::sync::Arc::downgrade(&f))
+                }
+                scc::hash_index::Entry::Vacant(_) => None,
+            }
+        }
+        let zero = Store::new(Config {
+            ttl: Some(Duration::ZERO),
+            max_entries: 100,
+            clock: Clock::mock().0,
+        });
+        let mut seen = None;
+        let value = zero.try_get_with::<()>(7, || {
+            seen = flight_of(&zero, 7);
+            Ok(70)
+        });
+        assert_eq!(value, Ok(70));
+        let seen = seen.take().expect("the slot held the flight while it ran");
+        assert_eq!(seen.strong_count(), 0, "completed: the flight is gone");
+
+        let mut seen = None;
+        let failed = zero.try_get_with::<()>(8, || {
+            seen = flight_of(&zero, 8);
+            Err(())
+        });
+        assert_eq!(failed, Err(()));
+        let seen = seen.take().expect("the slot held the flight while it ran");
+        assert_eq!(seen.strong_count(), 0, "abandoned: the flight is gone");
+
+        let kept = store(100);
+        let mut seen = None;
+        let value = kept.try_get_with::<()>(9, || {
+            seen = flight_of(&kept, 9);
+            kept.clear();
+            Ok(90)
+        });
+        assert_eq!(value, Ok(90));
+        let seen = seen.take().expect("the slot held the flight while it ran");
+        assert_eq!(seen.strong_count(), 0, "cleared: the flight is gone");
+        assert_eq!(
+            kept.get(&9),
+            None,
+            "a value computed across a clear is not stored"
+        );
+
+        let mut seen = None;
+        let value = kept.try_get_with::<()>(10, || {
+            seen = flight_of(&kept, 10);
+            kept.insert(10, 101, None);
+            Ok(100)
+        });
+        assert_eq!(value, Ok(100));
+        let seen = seen.take().expect("the slot held the flight while it ran");
+        assert_eq!(seen.strong_count(), 0, "replaced: the flight is gone");
+        assert_eq!(
+            kept.get(&10),
+            Some(101),
+            "the insert during the computation wins"
         );
     }
 
