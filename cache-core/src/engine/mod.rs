@@ -1175,65 +1175,54 @@ mod tests {
     /// abandonment, and a `clear` and an `insert` during a computation.
     #[test]
     fn an_unlinked_or_replaced_slot_lets_go_of_its_flight() {
-        fn flight_of(
+        /// Computes `key` on `store`, running `during` inside the body, and
+        /// returns the result and the handles left on the body's flight.
+        fn flight_handles_after(
             store: &Store<u64, u64>,
             key: u64,
-        ) -> Option<std::sync::Weak<super::Flight<u64>>> {
-            match store.map.entry_sync(key) {
-                scc::hash_index::Entry::Occupied(occupied) => {
-                    super::Slot::flight(&occupied).map(|f| std::sync::Arc::downgrade(&f))
-                }
-                scc::hash_index::Entry::Vacant(_) => None,
-            }
+            result: Result<u64, ()>,
+            during: impl FnOnce(),
+        ) -> (Result<u64, ()>, usize) {
+            let mut seen = None;
+            let got = store.try_get_with(key, || {
+                seen = match store.map.entry_sync(key) {
+                    scc::hash_index::Entry::Occupied(occupied) => {
+                        super::Slot::flight(&occupied).map(|f| std::sync::Arc::downgrade(&f))
+                    }
+                    scc::hash_index::Entry::Vacant(_) => None,
+                };
+                during();
+                result
+            });
+            let seen = seen.expect("the slot held the flight while it ran");
+            (got, seen.strong_count())
         }
         let zero = Store::new(Config {
             ttl: Some(Duration::ZERO),
             max_entries: 100,
             clock: Clock::mock().0,
         });
-        let mut seen = None;
-        let value = zero.try_get_with::<()>(7, || {
-            seen = flight_of(&zero, 7);
-            Ok(70)
-        });
-        assert_eq!(value, Ok(70));
-        let seen = seen.take().expect("the slot held the flight while it ran");
-        assert_eq!(seen.strong_count(), 0, "completed: the flight is gone");
+        let (got, left) = flight_handles_after(&zero, 7, Ok(70), || {});
+        assert_eq!(got, Ok(70));
+        assert_eq!(left, 0, "completed: the flight is gone");
 
-        let mut seen = None;
-        let failed = zero.try_get_with::<()>(8, || {
-            seen = flight_of(&zero, 8);
-            Err(())
-        });
-        assert_eq!(failed, Err(()));
-        let seen = seen.take().expect("the slot held the flight while it ran");
-        assert_eq!(seen.strong_count(), 0, "abandoned: the flight is gone");
+        let (got, left) = flight_handles_after(&zero, 8, Err(()), || {});
+        assert_eq!(got, Err(()));
+        assert_eq!(left, 0, "abandoned: the flight is gone");
 
         let kept = store(100);
-        let mut seen = None;
-        let value = kept.try_get_with::<()>(9, || {
-            seen = flight_of(&kept, 9);
-            kept.clear();
-            Ok(90)
-        });
-        assert_eq!(value, Ok(90));
-        let seen = seen.take().expect("the slot held the flight while it ran");
-        assert_eq!(seen.strong_count(), 0, "cleared: the flight is gone");
+        let (got, left) = flight_handles_after(&kept, 9, Ok(90), || kept.clear());
+        assert_eq!(got, Ok(90));
+        assert_eq!(left, 0, "cleared: the flight is gone");
         assert_eq!(
             kept.get(&9),
             None,
             "a value computed across a clear is not stored"
         );
 
-        let mut seen = None;
-        let value = kept.try_get_with::<()>(10, || {
-            seen = flight_of(&kept, 10);
-            kept.insert(10, 101, None);
-            Ok(100)
-        });
-        assert_eq!(value, Ok(100));
-        let seen = seen.take().expect("the slot held the flight while it ran");
-        assert_eq!(seen.strong_count(), 0, "replaced: the flight is gone");
+        let (got, left) = flight_handles_after(&kept, 10, Ok(100), || kept.insert(10, 101, None));
+        assert_eq!(got, Ok(100));
+        assert_eq!(left, 0, "replaced: the flight is gone");
         assert_eq!(
             kept.get(&10),
             Some(101),

@@ -72,43 +72,43 @@ pub(super) fn expand(function: Function, args: &Args) -> TokenStream {
             #sink.finish()
         };
     );
-    let body = match (&serializer, is_async) {
-        (None, false) => quote!({
-            let #site: &'static #private::CachedFn = #site_path;
-            #build_key
-            #site.memo::<#outcome, #ret>(#key, move || -> #ret #block)
-        }),
-        (Some(ser), false) => quote!({
-            let #site: &'static #private::CachedFn = #site_path;
-            #build_key
-            #site.stored::<#outcome, #ser, #ret>(#key, move || -> #ret #block)
-        }),
+    let site_let = quote!(let #site: &'static #private::CachedFn = #site_path;);
+    let body = if is_async {
         // An async hit is returned from the function's own `poll`, and only a
         // miss awaits (see `CachedFn::memo_async_hit`). The key lives in an
         // inner block, which ends before the await: a borrowed local whose
         // scope spans an await gets a slot in the function's future.
-        (None, true) => quote!({
-            let #site: &'static #private::CachedFn = #site_path;
+        let (hit_call, miss_call) = match &serializer {
+            None => (
+                quote!(memo_async_hit::<#outcome, #ret>),
+                quote!(memo_async_miss::<#outcome, #ret, _>),
+            ),
+            Some(ser) => (
+                quote!(stored_async_hit::<#outcome, #ret>),
+                quote!(stored_async_miss::<#outcome, #ser, #ret, _>),
+            ),
+        };
+        quote!({
+            #site_let
             let #miss = {
                 #build_key
-                if let #private::Some(#hit) = #site.memo_async_hit::<#outcome, #ret>(&#key) {
+                if let #private::Some(#hit) = #site.#hit_call(&#key) {
                     return #hit;
                 }
-                #site.memo_async_miss::<#outcome, #ret, _>(#key, async move #block)
+                #site.#miss_call(#key, async move #block)
             };
             #miss.await
-        }),
-        (Some(ser), true) => quote!({
-            let #site: &'static #private::CachedFn = #site_path;
-            let #miss = {
-                #build_key
-                if let #private::Some(#hit) = #site.stored_async_hit::<#outcome, #ret>(&#key) {
-                    return #hit;
-                }
-                #site.stored_async_miss::<#outcome, #ser, #ret, _>(#key, async move #block)
-            };
-            #miss.await
-        }),
+        })
+    } else {
+        let call = match &serializer {
+            None => quote!(memo::<#outcome, #ret>),
+            Some(ser) => quote!(stored::<#outcome, #ser, #ret>),
+        };
+        quote!({
+            #site_let
+            #build_key
+            #site.#call(#key, move || -> #ret #block)
+        })
     };
 
     let spec = site_spec(&function, args, &private, serializer.as_ref());
