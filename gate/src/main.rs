@@ -22,7 +22,9 @@
 //!
 //! `cache-gate allocs <ops>` prints the heap allocations made by `ops` hits of
 //! the `#[ttl_cache]` function (a counting global allocator): 0 for a `Copy`
-//! value is the target.
+//! value is the target. `cache-gate allocs-async <ops>` prints those of `ops`
+//! hits of an async `#[ttl_cache]` fn in memory, then of one with
+//! `backend = MemoryBackend` (on a current-thread tokio runtime): 0 and 0.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use std::alloc::{GlobalAlloc, Layout, System};
@@ -30,7 +32,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use cache_core::{Cache, ttl_cache};
+use cache_core::{Cache, MemoryBackend, ttl_cache};
 use dashmap::DashMap;
 
 mod redis_hits;
@@ -95,6 +97,44 @@ fn hit_fn(k: u64) -> u64 {
 #[ttl_cache(ttl = 3600, max_entries = 8_000_000)]
 fn miss_fn(k: u64) -> u64 {
     k ^ 0x5555
+}
+
+#[ttl_cache(ttl = 3600, max_entries = 20_000)]
+async fn async_hit_fn(k: u64) -> u64 {
+    k ^ 0x5555
+}
+
+#[ttl_cache(ttl = 3600, max_entries = 20_000, backend = MemoryBackend::default())]
+async fn async_backend_hit_fn(k: u64) -> u64 {
+    k ^ 0x5555
+}
+
+/// Heap allocations made by `ops` hits of `call` on a current-thread runtime,
+/// after a first pass over the warm keys (misses, then per-thread state).
+fn async_allocs<F, Fut>(ops: u64, call: F) -> u64
+where
+    F: Fn(u64) -> Fut,
+    Fut: std::future::Future<Output = u64>,
+{
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    rt.block_on(async {
+        for k in 0..KEYS {
+            black_box(call(k).await);
+        }
+        for i in 0..KEYS {
+            black_box(call(warm(i)).await);
+        }
+        COUNTING.with(|c| c.set(true));
+        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        for i in 0..ops {
+            black_box(call(warm(i)).await);
+        }
+        let after = ALLOCATIONS.load(Ordering::Relaxed);
+        COUNTING.with(|c| c.set(false));
+        after - before
+    })
 }
 
 /// The key of hit `i`: scattered over the warm keys.
@@ -226,6 +266,11 @@ fn run(candidate: &str, ops: u64) -> u64 {
             let after = ALLOCATIONS.load(Ordering::Relaxed);
             COUNTING.with(|c| c.set(false));
             println!("{}", after - before);
+        }
+        "allocs-async" => {
+            let in_memory = async_allocs(ops, async_hit_fn);
+            let memory_backend = async_allocs(ops, async_backend_hit_fn);
+            println!("{in_memory} {memory_backend}");
         }
         other => {
             eprintln!("unknown candidate {other}");

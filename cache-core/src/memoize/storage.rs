@@ -751,9 +751,12 @@ impl CachedFn {
         }
     }
 
-    /// The local tier's hit of an async call, counted, or `None` (no tier, or
-    /// not there). As for [`memo_async_hit`](Self::memo_async_hit), the macro
-    /// returns it from the function's own `poll`.
+    /// The hit of an async call that needs no I/O, counted, or `None`: the
+    /// local tier's, or the memory store's when the backend is a
+    /// [`MemoryBackend`](crate::MemoryBackend). As for
+    /// [`memo_async_hit`](Self::memo_async_hit), the macro returns it from the
+    /// function's own `poll`, so such a hit allocates nothing (the boxed
+    /// [`stored_async_miss`](Self::stored_async_miss) is for the rest).
     #[doc(hidden)]
     #[inline(always)]
     pub fn stored_async_hit<M, R>(&self, key: &SiteKey) -> Option<R>
@@ -761,7 +764,29 @@ impl CachedFn {
         M: Outcome<R>,
         M::Stored: Serialize + DeserializeOwned,
     {
-        self.tier_hit::<M::Stored>(key).map(M::join)
+        if let Some(value) = self.tier_hit::<M::Stored>(key) {
+            return Some(M::join(value));
+        }
+        self.memory_place_hit::<M, R>(key)
+    }
+
+    /// [`memo_async_hit`](Self::memo_async_hit) for a function whose backend
+    /// is a `MemoryBackend`; `None` for any other place.
+    #[inline]
+    fn memory_place_hit<M, R>(&self, key: &SiteKey) -> Option<R>
+    where
+        M: Outcome<R>,
+    {
+        match (self.state.get(), &key.mem) {
+            (
+                Some(super::State {
+                    place: Place::Memory { .. },
+                    ..
+                }),
+                Some(mem),
+            ) => self.memo_async_hit::<M, R>(mem),
+            _ => None,
+        }
     }
 
     /// The rest of an async call through whichever backend this function uses,
