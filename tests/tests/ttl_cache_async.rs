@@ -10,9 +10,11 @@
 use std::future::Future;
 use std::pin::pin;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, LazyLock};
 use std::task::Poll;
 
-use cache_core::{PersistentHash, ttl_cache};
+use cache_core::clock::{Clock, MockClock};
+use cache_core::{MemoryBackend, PersistentHash, ttl_cache};
 use cache_tests::{DEADLINE, join_within_deadline, wait_until};
 use tokio::sync::Semaphore;
 
@@ -263,4 +265,63 @@ async fn async_method_with_self_is_cached_per_instance() {
     assert_eq!(FETCH_CALLS.load(Ordering::SeqCst), 2);
     let info = Client::fetch_cache().cache_info();
     assert_eq!((info.misses, info.hits, info.current_size), (2, 2, 2));
+}
+
+// ---- backend = MemoryBackend ---------------------------------------------------
+
+static ON_MEMORY: LazyLock<(MemoryBackend, Arc<MockClock>)> = LazyLock::new(|| {
+    let (clock, time) = Clock::mock();
+    (MemoryBackend::with_clock(clock), time)
+});
+static ON_MEMORY_CALLS: AtomicUsize = AtomicUsize::new(0);
+
+#[ttl_cache(ttl = 10, backend = ON_MEMORY.0.clone())]
+async fn on_memory_backend(x: u64) -> String {
+    ON_MEMORY_CALLS.fetch_add(1, Ordering::SeqCst);
+    format!("v{x}")
+}
+
+/// An async fn whose backend is a `MemoryBackend` (its hits are served from
+/// the function's own poll, not the boxed rest of the call): a hit is ready
+/// at the first poll and counted once, the TTL runs on the backend's clock,
+/// and `cache_clear` empties what the hits read.
+#[tokio::test]
+async fn async_fn_on_a_memory_backend_counts_hits_and_expires_on_its_clock() {
+    assert_eq!(on_memory_backend(1).await, "v1");
+    let mut hit = pin!(on_memory_backend(1));
+    let first = std::future::poll_fn(|cx| Poll::Ready(hit.as_mut().poll(cx))).await;
+    assert_eq!(
+        first,
+        Poll::Ready("v1".to_owned()),
+        "a hit is ready at the first poll"
+    );
+    let info = on_memory_backend::cache_info();
+    assert_eq!(
+        (info.hits, info.misses, info.computations),
+        (1, 1, 1),
+        "{info:?}"
+    );
+
+    ON_MEMORY.1.advance(std::time::Duration::from_millis(9_999));
+    assert_eq!(on_memory_backend(1).await, "v1");
+    assert_eq!(
+        on_memory_backend::cache_info().hits,
+        2,
+        "expired before its ttl"
+    );
+    ON_MEMORY.1.advance(std::time::Duration::from_millis(2));
+    assert_eq!(on_memory_backend(1).await, "v1");
+    let info = on_memory_backend::cache_info();
+    assert_eq!(
+        (info.hits, info.computations),
+        (2, 2),
+        "served after its ttl: {info:?}"
+    );
+
+    on_memory_backend::cache_clear();
+    assert_eq!(on_memory_backend(1).await, "v1");
+    assert_eq!(on_memory_backend(1).await, "v1");
+    let info = on_memory_backend::cache_info();
+    assert_eq!(ON_MEMORY_CALLS.load(Ordering::SeqCst), 3);
+    assert_eq!(info.current_size, 1, "{info:?}");
 }

@@ -755,7 +755,7 @@ impl CachedFn {
     /// local tier's, or the memory store's when the backend is a
     /// [`MemoryBackend`](crate::MemoryBackend). As for
     /// [`memo_async_hit`](Self::memo_async_hit), the macro returns it from the
-    /// function's own `poll`, so such a hit allocates nothing (the boxed
+    /// function's own `poll`, so such a hit boxes nothing (the boxed
     /// [`stored_async_miss`](Self::stored_async_miss) is for the rest).
     #[doc(hidden)]
     #[inline(always)]
@@ -764,29 +764,37 @@ impl CachedFn {
         M: Outcome<R>,
         M::Stored: Serialize + DeserializeOwned,
     {
-        if let Some(value) = self.tier_hit::<M::Stored>(key) {
-            return Some(M::join(value));
-        }
-        self.memory_place_hit::<M, R>(key)
-    }
-
-    /// [`memo_async_hit`](Self::memo_async_hit) for a function whose backend
-    /// is a `MemoryBackend`; `None` for any other place.
-    #[inline]
-    fn memory_place_hit<M, R>(&self, key: &SiteKey) -> Option<R>
-    where
-        M: Outcome<R>,
-    {
         match (self.state.get(), &key.mem) {
+            (
+                Some(super::State {
+                    place: Place::Storage(stored),
+                    ..
+                }),
+                Some(mem),
+            ) if stored.has_local_tier() => stored
+                .local_fast::<M::Stored>(mem, self.spec.identity)
+                .map(M::join),
             (
                 Some(super::State {
                     place: Place::Memory { .. },
                     ..
                 }),
                 Some(mem),
-            ) => self.memo_async_hit::<M, R>(mem),
+            ) => self.memory_place_hit::<M, R>(mem),
             _ => None,
         }
+    }
+
+    /// [`memo_async_hit`](Self::memo_async_hit) for a function whose backend
+    /// is a `MemoryBackend`. Out of line: the usual storage function's `poll`
+    /// (whose time follows what is inlined into it, see the integer key
+    /// writers) carries only the call.
+    #[inline(never)]
+    fn memory_place_hit<M, R>(&self, mem: &MemKey) -> Option<R>
+    where
+        M: Outcome<R>,
+    {
+        self.memo_async_hit::<M, R>(mem)
     }
 
     /// The rest of an async call through whichever backend this function uses,

@@ -32,13 +32,14 @@ mod misc;
 #[cfg(test)]
 mod tests;
 
-// Integers are the usual keys, and their writers are `inline(always)` down to
-// the sink's word write: a key builder kept in registers must see every write
+// Integers are the usual keys, and the writers of those that fit a word are
+// `inline(always)` down to the sink's word write (the 128-bit fallbacks are
+// left to the inliner): a key builder kept in registers must see every write
 // inline. Left to the inliner, an async fn on a storage backend called
 // `u64::persistent_hash` out of line (R4's benchmark binary), so its key
 // builder went through memory and was read back with wider loads than were
 // stored (store-forwarding stalls): its local tier hit took 1.5-1.6x the sync
-// fn's time for the same instructions, and the same time once inline.
+// fn's time for the same instructions, and about the same time once inline.
 
 /// Writes a tag and an 8-byte little-endian word in one call.
 #[inline(always)]
