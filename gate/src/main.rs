@@ -18,7 +18,8 @@
 //! - `cache-miss`: `Cache::get_or_insert_with` on a new key.
 //!
 //! Redis candidates (`redis-hit`, `redis-raw`, `redis-hit-async`,
-//! `redis-raw-async`): see the `redis_hits` module.
+//! `redis-raw-async`, and the misses `redis-miss`, `redis-raw-miss`,
+//! `redis-miss-async`, `redis-raw-miss-async`): see the `redis_hits` module.
 //!
 //! `cache-gate allocs <ops>` prints the heap allocations made by `ops` hits of
 //! the `#[ttl_cache]` function (a counting global allocator): 0 for a `Copy`

@@ -1,4 +1,4 @@
-//! The Redis candidates: instructions the client spends per hit (callgrind
+//! The Redis candidates: instructions the client spends per hit or miss (callgrind
 //! counts this process only, not `redis-server`), ours against raw redis-rs
 //! reading the same value. A round trip's latency is the server's and the
 //! kernel's; what a cached function adds on top is CPU, and on a busy host (R3:
@@ -8,7 +8,13 @@
 //! - `redis-raw`: redis-rs `GET` on a blocking connection, then decoding the
 //!   value's MessagePack (the anchor of R1's sync row);
 //! - `redis-hit-async`, `redis-raw-async`: the same as `async fn` and on a
-//!   multiplexed connection, one call at a time on a current-thread runtime.
+//!   multiplexed connection, one call at a time on a current-thread runtime;
+//! - `redis-miss`: the sync fn on a key never stored (R2's miss: `GET` → nil,
+//!   the body, `SET … PX` of the encoded value);
+//! - `redis-raw-miss`: the same three steps with raw redis-rs on a blocking
+//!   connection (`GET` → nil, build the value, MessagePack-encode it, `SET … PX`);
+//! - `redis-miss-async`, `redis-raw-miss-async`: the same as `async fn` and on a
+//!   multiplexed connection, on a current-thread runtime.
 //!
 //! Each run starts its own `redis-server` (on a free loopback port, stopped by
 //! its handle when the run ends) and stores the values first. Everything a run
@@ -40,6 +46,9 @@ fn item(k: u64) -> Item {
     }
 }
 
+/// First key of the miss candidates (never stored).
+const FRESH: u64 = 1 << 40;
+
 /// The key of hit `i`: scattered over the stored keys.
 fn key(i: u64) -> u64 {
     i.wrapping_mul(104_729) % KEYS
@@ -69,6 +78,24 @@ fn hit_fn(k: u64) -> Item {
 #[ttl_cache(ttl = 3600, backend = BACKEND.clone())]
 async fn hit_fn_async(k: u64) -> Item {
     item(k)
+}
+
+#[ttl_cache(ttl = 3600, backend = BACKEND.clone())]
+fn miss_fn(k: u64) -> Item {
+    item(k)
+}
+
+#[ttl_cache(ttl = 3600, backend = BACKEND.clone())]
+async fn miss_fn_async(k: u64) -> Item {
+    item(k)
+}
+
+/// The `SET … PX` of a miss: the value's MessagePack under `key`, for an hour.
+fn set_px(key: &str, value: &Item) -> redis::Cmd {
+    let bytes = rmp_serde::to_vec_named(value).expect("encode");
+    let mut cmd = redis::cmd("SET");
+    cmd.arg(key).arg(bytes).arg("PX").arg(3_600_000);
+    cmd
 }
 
 /// Starts the server of a Redis candidate (outside the measured function);
@@ -140,7 +167,68 @@ pub(crate) fn run(candidate: &str, ops: u64) -> Option<u64> {
                 acc
             });
         }
+        "redis-miss" | "redis-raw-miss" => {
+            let mut conn = client.get_connection().expect("connect");
+            for i in 0..ops {
+                let k = FRESH + i;
+                let value = if candidate == "redis-miss" {
+                    miss_fn(k)
+                } else {
+                    let key = raw_key(k);
+                    let found: Option<Vec<u8>> = conn.get(&key).expect("GET");
+                    assert!(found.is_none(), "a fresh key was stored");
+                    let value = item(k);
+                    let () = set_px(&key, &value).query(&mut conn).expect("SET PX");
+                    value
+                };
+                acc = acc.wrapping_add(fold(&value));
+            }
+        }
+        "redis-miss-async" | "redis-raw-miss-async" => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime");
+            acc = rt.block_on(async {
+                let mut conn = client
+                    .get_multiplexed_async_connection()
+                    .await
+                    .expect("connect");
+                let mut acc = 0u64;
+                for i in 0..ops {
+                    let k = FRESH + i;
+                    let value = if candidate == "redis-miss-async" {
+                        miss_fn_async(k).await
+                    } else {
+                        let key = raw_key(k);
+                        let found: Option<Vec<u8>> = conn.get(&key).await.expect("GET");
+                        assert!(found.is_none(), "a fresh key was stored");
+                        let value = item(k);
+                        let () = set_px(&key, &value)
+                            .query_async(&mut conn)
+                            .await
+                            .expect("SET PX");
+                        value
+                    };
+                    acc = acc.wrapping_add(fold(&value));
+                }
+                acc
+            });
+        }
         _ => return None,
+    }
+    if candidate.starts_with("redis-miss") {
+        // Every measured call of ours must have been a miss that stored its value.
+        let info = if candidate.ends_with("async") {
+            miss_fn_async::cache_info()
+        } else {
+            miss_fn::cache_info()
+        };
+        if info.misses != ops || info.hits != 0 || info.backend_errors != 0 {
+            eprintln!("{candidate}: not every call was a stored miss: {info:?}");
+            std::process::exit(3);
+        }
+        return Some(acc);
     }
     let info = if candidate.ends_with("async") {
         hit_fn_async::cache_info()
