@@ -21,11 +21,13 @@
 //! does besides its `ops` hits (connecting, storing, warming) is the same for
 //! every `ops`, so it cancels out of scripts/gate's per-operation difference.
 
+use std::future::Future;
 use std::sync::{Arc, LazyLock, OnceLock};
 
 use cache_core::ttl_cache;
 use cache_redis::RedisBackend;
 use cache_tests::redis_server::RedisServer;
+use redis::aio::MultiplexedConnection;
 use redis::{AsyncCommands, Commands};
 use serde::{Deserialize, Serialize};
 
@@ -98,6 +100,26 @@ fn set_px(key: &str, value: &Item) -> redis::Cmd {
     cmd
 }
 
+/// `work` on a multiplexed connection of `client`, run to its end on a
+/// current-thread runtime (the async candidates: one call at a time).
+fn on_multiplexed<F, Fut>(client: &redis::Client, work: F) -> u64
+where
+    F: FnOnce(MultiplexedConnection) -> Fut,
+    Fut: Future<Output = u64>,
+{
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    rt.block_on(async {
+        let conn = client
+            .get_multiplexed_async_connection()
+            .await
+            .expect("connect");
+        work(conn).await
+    })
+}
+
 /// Starts the server of a Redis candidate (outside the measured function);
 /// kept until the process ends.
 pub(crate) fn start() -> RedisServer {
@@ -139,15 +161,7 @@ pub(crate) fn run(candidate: &str, ops: u64) -> Option<u64> {
             }
         }
         "redis-hit-async" | "redis-raw-async" => {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            acc = rt.block_on(async {
-                let mut conn = client
-                    .get_multiplexed_async_connection()
-                    .await
-                    .expect("connect");
+            acc = on_multiplexed(&client, |mut conn| async move {
                 let mut acc = 0u64;
                 for k in 0..KEYS {
                     let bytes = rmp_serde::to_vec_named(&item(k)).expect("encode");
@@ -185,15 +199,7 @@ pub(crate) fn run(candidate: &str, ops: u64) -> Option<u64> {
             }
         }
         "redis-miss-async" | "redis-raw-miss-async" => {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("a runtime");
-            acc = rt.block_on(async {
-                let mut conn = client
-                    .get_multiplexed_async_connection()
-                    .await
-                    .expect("connect");
+            acc = on_multiplexed(&client, |mut conn| async move {
                 let mut acc = 0u64;
                 for i in 0..ops {
                     let k = FRESH + i;

@@ -764,16 +764,10 @@ impl CachedFn {
         M: Outcome<R>,
         M::Stored: Serialize + DeserializeOwned,
     {
+        if let Some(value) = self.tier_hit::<M::Stored>(key) {
+            return Some(M::join(value));
+        }
         match (self.state.get(), &key.mem) {
-            (
-                Some(super::State {
-                    place: Place::Storage(stored),
-                    ..
-                }),
-                Some(mem),
-            ) if stored.has_local_tier() => stored
-                .local_fast::<M::Stored>(mem, self.spec.identity)
-                .map(M::join),
             (
                 Some(super::State {
                     place: Place::Memory { .. },
