@@ -21,8 +21,9 @@
 //! process_scenarios[]         every scenario the process had run by then (peak RSS
 //!                             belongs to one scenario only when this lists just it)
 //! facts{}                     anything else measured (body runs, hit ratios, RSS samples)
-//! commit, dirty, cores, date  `git rev-parse --short HEAD` (or env BENCH_COMMIT),
-//!                             tracked files modified, available parallelism, UTC ISO 8601
+//! commit, dirty, cores, cpu,  `git rev-parse --short HEAD` (or env BENCH_COMMIT),
+//! date                        tracked files modified, available parallelism, the CPU
+//!                             model (`/proc/cpuinfo`), UTC ISO 8601
 //! ```
 //!
 //! Ratios follow the unit: for ns/op a cost ratio (below 1 is faster), for ops/s a
@@ -174,6 +175,15 @@ pub fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, usize::from)
 }
 
+/// The CPU model: the first `model name` of Linux's `/proc/cpuinfo`.
+pub fn cpu_model() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/cpuinfo").ok()?;
+    info.lines()
+        .find(|line| line.starts_with("model name"))
+        .and_then(|line| line.split_once(':'))
+        .map(|(_, model)| model.trim().to_owned())
+}
+
 /// Now, in UTC, as `YYYY-MM-DDTHH:MM:SSZ`.
 pub fn utc_now() -> String {
     humantime::format_rfc3339_seconds(SystemTime::now()).to_string()
@@ -305,6 +315,10 @@ pub struct Record {
     pub dirty: bool,
     /// Cores available.
     pub cores: usize,
+    /// The CPU model (Linux `/proc/cpuinfo`; empty where unknown, and in records
+    /// written before it was recorded).
+    #[serde(default)]
+    pub cpu: String,
     /// When, UTC.
     pub date: String,
 }
@@ -329,6 +343,7 @@ impl Record {
             commit: String::new(),
             dirty: false,
             cores: cores(),
+            cpu: cpu_model().unwrap_or_default(),
             date: String::new(),
         }
     }

@@ -88,6 +88,9 @@ pub struct Results {
     pub commits: Vec<String>,
     /// Core counts the records saw.
     pub cores: Vec<usize>,
+    /// CPU models the records saw.
+    #[serde(default)]
+    pub cpus: Vec<String>,
     /// Run sizes of the records (`full`, `quick`).
     pub sizes: Vec<Size>,
     /// Targets met / all targets.
@@ -105,6 +108,11 @@ pub fn results(records: Vec<Record>, generated: &str) -> Results {
         .map(|r| format!("{}{}", r.commit, if r.dirty { "-dirty" } else { "" }))
         .collect();
     let cores: BTreeSet<usize> = records.iter().map(|r| r.cores).collect();
+    let cpus: BTreeSet<String> = records
+        .iter()
+        .filter(|r| !r.cpu.is_empty())
+        .map(|r| r.cpu.clone())
+        .collect();
     let mut sizes: Vec<Size> = Vec::new();
     for r in &records {
         if !sizes.contains(&r.size) {
@@ -123,6 +131,7 @@ pub fn results(records: Vec<Record>, generated: &str) -> Results {
         command: COMMAND.to_string(),
         commits: commits.into_iter().collect(),
         cores: cores.into_iter().collect(),
+        cpus: cpus.into_iter().collect(),
         sizes,
         targets_met,
         targets_total,
@@ -201,9 +210,14 @@ pub fn markdown(results: &Results, notes: &Notes) -> String {
     );
     let _ = writeln!(
         out,
-        "- commit: {}\n- cores: {}\n- date: {}\n- run size: {}\n- targets met: {} of {}\n",
+        "- commit: {}\n- cores: {}\n- CPU: {}\n- date: {}\n- run size: {}\n- targets met: {} of {}\n",
         list(&results.commits),
         list(&results.cores),
+        if results.cpus.is_empty() {
+            "not recorded".to_string()
+        } else {
+            list(&results.cpus)
+        },
         results.generated,
         results
             .sizes
@@ -553,6 +567,24 @@ mod tests {
         assert!(md.contains("| hit ratio % |"));
         let svg = svg(&results);
         assert!(svg.starts_with("<svg") && svg.contains("#d33a2c"));
+    }
+
+    /// The report names the CPU the records ran on, and says so when a record
+    /// (one written before the field existed) does not.
+    #[test]
+    fn the_report_names_the_cpu() {
+        let mut r = record();
+        r.cpu = "Test CPU 9000".to_string();
+        let md = markdown(&results(vec![r], "2026-01-01T00:00:00Z"), &Notes::default());
+        assert!(md.contains("- CPU: Test CPU 9000\n"), "{md}");
+        let mut json: serde_json::Value = serde_json::to_value(record()).unwrap();
+        json.as_object_mut().unwrap().remove("cpu");
+        let old: Record = serde_json::from_value(json).unwrap();
+        let md = markdown(
+            &results(vec![old], "2026-01-01T00:00:00Z"),
+            &Notes::default(),
+        );
+        assert!(md.contains("- CPU: not recorded\n"), "{md}");
     }
 
     #[test]
