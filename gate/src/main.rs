@@ -54,6 +54,27 @@ fn count() {
     }
 }
 
+/// A window in which this thread's allocations are counted: from `start` to
+/// `finish`, which returns how many there were.
+struct AllocWindow {
+    before: u64,
+}
+
+impl AllocWindow {
+    fn start() -> Self {
+        COUNTING.with(|c| c.set(true));
+        Self {
+            before: ALLOCATIONS.load(Ordering::Relaxed),
+        }
+    }
+
+    fn finish(self) -> u64 {
+        let after = ALLOCATIONS.load(Ordering::Relaxed);
+        COUNTING.with(|c| c.set(false));
+        after - self.before
+    }
+}
+
 // SAFETY: forwards every call to `System` unchanged; only counts.
 unsafe impl GlobalAlloc for Counting {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
@@ -127,14 +148,11 @@ where
         for i in 0..KEYS {
             black_box(call(warm(i)).await);
         }
-        COUNTING.with(|c| c.set(true));
-        let before = ALLOCATIONS.load(Ordering::Relaxed);
+        let window = AllocWindow::start();
         for i in 0..ops {
             black_box(call(warm(i)).await);
         }
-        let after = ALLOCATIONS.load(Ordering::Relaxed);
-        COUNTING.with(|c| c.set(false));
-        after - before
+        window.finish()
     })
 }
 
@@ -259,14 +277,11 @@ fn run(candidate: &str, ops: u64) -> u64 {
             for i in 0..KEYS {
                 acc = acc.wrapping_add(macro_call(warm(i)));
             }
-            COUNTING.with(|c| c.set(true));
-            let before = ALLOCATIONS.load(Ordering::Relaxed);
+            let window = AllocWindow::start();
             for i in 0..ops {
                 acc = acc.wrapping_add(macro_call(warm(i)));
             }
-            let after = ALLOCATIONS.load(Ordering::Relaxed);
-            COUNTING.with(|c| c.set(false));
-            println!("{}", after - before);
+            println!("{}", window.finish());
         }
         "allocs-async" => {
             let in_memory = async_allocs(ops, async_hit_fn);
